@@ -97,7 +97,8 @@ public:
 
   void on_exit() override {
     for (auto& [id, r] : requests_)
-      r.promise.deliver(outcome::failure(errc::unavailable, "ferry is shutting down"));
+      r.promise.deliver(
+        call_reply{r.key, outcome::failure(errc::unavailable, "ferry is shutting down")});
     requests_.clear();
   }
 
@@ -108,7 +109,7 @@ private:
     auto sender = current_sender(); // before make_response_promise() takes it
     auto promise = make_response_promise();
     auto reject = [&](errc code, std::string msg) {
-      promise.deliver(outcome::failure(code, std::move(msg)));
+      promise.deliver(call_reply{req.key, outcome::failure(code, std::move(msg))});
     };
     auto q = find_queue(req.fn);
     if (q == nullptr)
@@ -370,7 +371,7 @@ private:
     auto i = requests_.find(id);
     if (i == requests_.end())
       return;
-    i->second.promise.deliver(std::move(result));
+    i->second.promise.deliver(call_reply{i->second.key, std::move(result)});
     owners_.erase(owner_of(i->second.sender, i->second.key));
     requests_.erase(i);
   }

@@ -37,17 +37,24 @@ inline clock::time_point from_wire(std::int64_t ns) {
   return clock::time_point{std::chrono::nanoseconds{ns}};
 }
 
-/// One call of a function, sent to the batcher as `(call_atom, call_request)`.
-/// The batcher answers the request with exactly one `transport::outcome` and,
-/// when `status` is set, sends `(status_atom, status_event)` to the sender
-/// before it. `key` names the call for cancel; it must be unique among the
-/// sender's calls in flight.
+/// One call of a function, sent to the batcher as `(call_atom, call_request)`,
+/// either as a request or as an asynchronous message. The batcher answers with
+/// exactly one `call_reply` (as the response, or as a message to the sender)
+/// and, when `status` is set, sends `(status_atom, status_event)` to the sender
+/// before it. `key` names the call for cancel (`(cancel_atom, key)` from the
+/// same sender); it must be unique among the sender's calls in flight.
 struct call_request {
   std::uint64_t key = 0;
   std::string fn;
   std::string args;          ///< packed msgpack array, one element per input
   std::int64_t deadline = 0; ///< absolute, see to_wire(); 0 = none
   bool status = false;
+};
+
+/// The one terminal reply to a call_request.
+struct call_reply {
+  std::uint64_t key = 0;
+  transport::outcome result;
 };
 
 enum class stage : std::uint8_t { queued, started };
@@ -75,6 +82,11 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, call_request& x) {
   return f(caf::meta::type_name("ferry.call_request"), x.key, x.fn, x.args,
            x.deadline, x.status);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_reply& x) {
+  return f(caf::meta::type_name("ferry.call_reply"), x.key, x.result);
 }
 
 template <class Inspector>

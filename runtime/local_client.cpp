@@ -22,8 +22,8 @@ caf::behavior call_proxy(caf::event_based_actor* self, caf::actor batcher,
   auto key = req.key;
   self->request(batcher, caf::infinite, actors::call_atom::value, std::move(req))
     .then(
-      [self, result](outcome& o) {
-        result->set_value(std::move(o));
+      [self, result](actors::call_reply& reply) {
+        result->set_value(std::move(reply.result));
         self->quit();
       },
       [self, result](caf::error& err) {
