@@ -3,22 +3,21 @@
 namespace ferry::transport {
 
 std::optional<msgpack::object_handle>
-unpack(std::string_view data, std::string* err, unpack_limits limits) {
+unpack_at(std::string_view data, std::size_t& off, std::string* err,
+          unpack_limits limits) {
   auto fail = [err](const char* what) -> std::optional<msgpack::object_handle> {
     if (err)
       *err = what;
     return std::nullopt;
   };
-  if (data.empty())
-    return fail("empty message");
-  auto n = data.size();
+  if (off >= data.size())
+    return fail(data.empty() ? "empty message" : "truncated msgpack document");
+  // Every element takes at least one byte, so no honest document claims more
+  // elements than it has bytes.
+  auto n = data.size() - off;
   msgpack::unpack_limit limit{n, n / 2 + 1, n, n, n, limits.max_depth};
   try {
-    std::size_t off = 0;
-    auto oh = msgpack::unpack(data.data(), n, off, nullptr, nullptr, limit);
-    if (off != n)
-      return fail("trailing bytes after the msgpack document");
-    return oh;
+    return msgpack::unpack(data.data(), data.size(), off, nullptr, nullptr, limit);
   } catch (const msgpack::insufficient_bytes&) {
     return fail("truncated msgpack document");
   } catch (const msgpack::depth_size_overflow&) {
@@ -28,6 +27,18 @@ unpack(std::string_view data, std::string* err, unpack_limits limits) {
   } catch (const std::exception&) {
     return fail("invalid msgpack document");
   }
+}
+
+std::optional<msgpack::object_handle>
+unpack(std::string_view data, std::string* err, unpack_limits limits) {
+  std::size_t off = 0;
+  auto oh = unpack_at(data, off, err, limits);
+  if (oh && off != data.size()) {
+    if (err)
+      *err = "trailing bytes after the msgpack document";
+    return std::nullopt;
+  }
+  return oh;
 }
 
 std::optional<value> unpack_value(std::string_view data, std::string* err) {

@@ -26,6 +26,12 @@ struct unpack_limits {
 unpack(std::string_view data, std::string* err = nullptr,
        unpack_limits limits = {});
 
+/// Unpacks the document starting at `off` in `data` and advances `off` past
+/// it; trailing bytes are left for the caller. Same limits as unpack().
+[[nodiscard]] std::optional<msgpack::object_handle>
+unpack_at(std::string_view data, std::size_t& off, std::string* err = nullptr,
+          unpack_limits limits = {});
+
 /// Packs any msgpack-adaptable value into a byte string.
 template <class T>
 [[nodiscard]] std::string pack(const T& x) {

@@ -104,16 +104,36 @@ const function_spec& function_registry::add_dynamic(
                 std::move(invoke));
 }
 
+namespace {
+
+void check_knobs(const std::string& name, const knobs& k) {
+  if (k.max_batch_size == 0)
+    throw std::invalid_argument(name + ": max_batch_size must be at least 1");
+  if (k.concurrency == 0)
+    throw std::invalid_argument(name + ": concurrency must be at least 1");
+  if (k.max_batch_delay_us < 0)
+    throw std::invalid_argument(name + ": max_batch_delay must not be negative");
+}
+
+} // namespace
+
+void function_registry::set_knobs(std::string_view name, knobs k) {
+  auto i = fns_.find(name);
+  if (i == fns_.end())
+    throw std::invalid_argument("no function named '" + std::string{name} + "'");
+  auto entry = *i->second;
+  if (!entry.spec.batch)
+    k.max_batch_size = 1;
+  check_knobs(entry.spec.name, k);
+  entry.spec.knob = k;
+  i->second = std::make_shared<const registered_function>(std::move(entry));
+}
+
 const function_spec& function_registry::insert(function_spec spec,
                                                batch_invoker invoke) {
   if (spec.name.empty())
     throw std::invalid_argument("function name must not be empty");
-  if (spec.knob.max_batch_size == 0)
-    throw std::invalid_argument(spec.name + ": max_batch_size must be at least 1");
-  if (spec.knob.concurrency == 0)
-    throw std::invalid_argument(spec.name + ": concurrency must be at least 1");
-  if (spec.knob.max_batch_delay_us < 0)
-    throw std::invalid_argument(spec.name + ": max_batch_delay must not be negative");
+  check_knobs(spec.name, spec.knob);
   if (fns_.count(spec.name) > 0)
     throw std::invalid_argument("function '" + spec.name + "' is already registered");
   auto name = spec.name;

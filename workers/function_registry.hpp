@@ -74,6 +74,11 @@ public:
                                    std::vector<std::string> outputs,
                                    knobs k = {});
 
+  /// Replaces the knobs of a registered function (e.g. from command-line
+  /// overrides). Throws std::invalid_argument for an unknown name or invalid
+  /// knobs; a plain function keeps max_batch_size 1.
+  void set_knobs(std::string_view name, knobs k);
+
   /// The function registered under `name`, or nullptr.
   [[nodiscard]] const registered_function* find(std::string_view name) const;
 

@@ -1,0 +1,255 @@
+#include "actors/gateway.hpp"
+
+#include "actors/messages.hpp"
+#include "transport/protocol.hpp"
+#include "transport/router.hpp"
+
+#include <caf/actor_companion.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_execution_unit.hpp>
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+namespace ferry::actors {
+
+using transport::errc;
+
+struct gateway::impl {
+  /// A call accepted from a client and not yet answered.
+  struct open_call {
+    transport::envelope route;
+    std::string id;         ///< the client's id, packed, echoed verbatim
+    std::string client_key; ///< routing id + id, for duplicates and cancel
+  };
+
+  impl(caf::actor_system& sys, caf::actor batcher, gateway_config cfg)
+    : sys(sys), batcher(std::move(batcher)), cfg(std::move(cfg)), ctx(1),
+      router(ctx), unit(&sys) {
+    for (const auto& ep : this->cfg.endpoints) {
+      std::string err;
+      auto bound_ep = router.bind(ep, &err);
+      if (!bound_ep)
+        throw std::runtime_error(err);
+      bound.push_back(*bound_ep);
+    }
+    companion = sys.spawn<caf::actor_companion>();
+    self = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(companion));
+    self->on_enqueue([this](caf::mailbox_element_ptr ptr) {
+      {
+        std::lock_guard<std::mutex> guard{inbox_mtx};
+        inbox.push_back(std::move(ptr));
+      }
+      router.wake();
+    });
+    self->become(behavior());
+    thread = std::thread{[this] { run(); }};
+  }
+
+  ~impl() {
+    stop = true;
+    router.wake();
+    thread.join();
+    self->on_enqueue({});
+    self->cleanup(caf::make_error(caf::exit_reason::user_shutdown), &unit);
+  }
+
+  caf::behavior behavior() {
+    return {
+      [this](call_reply& reply) { on_reply(reply); },
+      [this](status_atom, const status_event& ev) { on_status(ev); },
+      [this](std::vector<transport::function_spec>& specs) {
+        if (info_waiting.empty())
+          return;
+        auto [route, id] = std::move(info_waiting.front());
+        info_waiting.pop_front();
+        router.send(route, transport::encode_info(id, cfg.version, specs));
+      },
+    };
+  }
+
+  // -- the socket thread ------------------------------------------------------
+
+  void run() {
+    while (!stop) {
+      router.wait(std::chrono::milliseconds{-1});
+      drain_inbox();
+      // Bounded per round so replies keep flowing under a flood of requests.
+      for (int i = 0; i < 256; ++i) {
+        auto msg = router.try_receive();
+        if (!msg)
+          break;
+        on_message(*msg);
+      }
+    }
+  }
+
+  void drain_inbox() {
+    std::vector<caf::mailbox_element_ptr> batch;
+    {
+      std::lock_guard<std::mutex> guard{inbox_mtx};
+      batch.swap(inbox);
+    }
+    for (auto& elem : batch)
+      self->activate(&unit, *elem);
+  }
+
+  void reject(const transport::envelope& route, const std::string& id, errc code,
+              std::string_view message) {
+    ++rejected;
+    router.send(route, transport::encode_error(id, code, message));
+  }
+
+  void on_message(transport::routed_message& msg) {
+    ++received;
+    if (msg.route.empty())
+      return; // ROUTER always adds the routing id; nothing to answer to
+    if (msg.body.size() > cfg.max_message_size)
+      return reject(msg.route, transport::peek_id(msg.body), errc::too_large,
+                    "message of " + std::to_string(msg.body.size())
+                      + " bytes exceeds the limit of "
+                      + std::to_string(cfg.max_message_size));
+    auto decoded = transport::decode_request(msg.body);
+    if (auto err = std::get_if<transport::request_error>(&decoded))
+      return reject(msg.route, err->id, err->code, err->message);
+    auto& req = std::get<transport::client_request>(decoded);
+    switch (req.type) {
+      case transport::request_type::ping:
+        router.send(msg.route, transport::encode_pong(req.id));
+        break;
+      case transport::request_type::info:
+        info_waiting.emplace_back(std::move(msg.route), std::move(req.id));
+        self->send(batcher, info_atom::value);
+        break;
+      case transport::request_type::cancel: {
+        auto i = by_client.find(client_key(msg.route, req.id));
+        if (i != by_client.end())
+          self->send(batcher, cancel_atom::value, i->second);
+        break;
+      }
+      case transport::request_type::call:
+        on_call(msg.route, req);
+        break;
+    }
+  }
+
+  static std::string client_key(const transport::envelope& route,
+                                const std::string& id) {
+    return std::to_string(route.front().size()) + ':' + route.front() + id;
+  }
+
+  void on_call(transport::envelope& route, transport::client_request& req) {
+    if (draining) {
+      router.send(route, transport::encode_error(
+                           req.id, errc::unavailable,
+                           "this node is draining and accepts no new calls"));
+      return;
+    }
+    auto ck = client_key(route, req.id);
+    if (by_client.count(ck) > 0) {
+      router.send(route, transport::encode_error(
+                           req.id, errc::duplicate_id,
+                           "this client already has a call with this id in flight"));
+      return;
+    }
+    auto key = next_key++;
+    call_request call;
+    call.key = key;
+    call.fn = std::move(req.fn);
+    call.args = std::move(req.args);
+    call.status = req.status;
+    if (req.deadline_ms >= 0)
+      call.deadline = to_wire(clock::now() + std::chrono::milliseconds{req.deadline_ms});
+    by_client.emplace(ck, key);
+    calls.emplace(key, open_call{std::move(route), std::move(req.id), std::move(ck)});
+    ++in_flight;
+    self->send(batcher, call_atom::value, std::move(call));
+  }
+
+  void on_status(const status_event& ev) {
+    auto i = calls.find(ev.key);
+    if (i == calls.end())
+      return;
+    const auto& c = i->second;
+    router.send(c.route, ev.what == stage::queued
+                           ? transport::encode_queued(c.id, ev.rank, ev.queue_size, ev.eta_ms)
+                           : transport::encode_started(c.id, ev.batch_size));
+  }
+
+  void on_reply(const call_reply& reply) {
+    auto i = calls.find(reply.key);
+    if (i == calls.end())
+      return;
+    const auto& c = i->second;
+    const auto& r = reply.result;
+    router.send(c.route, r.ok() ? transport::encode_result(c.id, r.body)
+                                : transport::encode_error(c.id, r.code, r.body));
+    by_client.erase(c.client_key);
+    calls.erase(i);
+    if (--in_flight == 0 && draining) {
+      std::lock_guard<std::mutex> guard{drain_mtx};
+      drained_cv.notify_all();
+    }
+  }
+
+  caf::actor_system& sys;
+  caf::actor batcher;
+  gateway_config cfg;
+  zmq::context_t ctx;
+  transport::router router;
+  std::vector<std::string> bound;
+  caf::actor companion;
+  caf::actor_companion* self = nullptr;
+  caf::scoped_execution_unit unit;
+
+  std::mutex inbox_mtx;
+  std::vector<caf::mailbox_element_ptr> inbox;
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> in_flight{0};
+  std::mutex drain_mtx;
+  std::condition_variable drained_cv;
+
+  // Owned by the socket thread.
+  std::unordered_map<std::uint64_t, open_call> calls;
+  std::unordered_map<std::string, std::uint64_t> by_client;
+  std::deque<std::pair<transport::envelope, std::string>> info_waiting;
+  std::uint64_t next_key = 1;
+
+  std::thread thread; // last: starts after everything above exists
+};
+
+gateway::gateway(caf::actor_system& sys, caf::actor batcher, gateway_config cfg)
+  : impl_(std::make_unique<impl>(sys, std::move(batcher), std::move(cfg))) {}
+
+gateway::~gateway() = default;
+
+const std::vector<std::string>& gateway::endpoints() const noexcept {
+  return impl_->bound;
+}
+
+void gateway::drain() {
+  impl_->draining = true;
+}
+
+bool gateway::wait_drained(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{impl_->drain_mtx};
+  return impl_->drained_cv.wait_for(guard, timeout,
+                                    [this] { return impl_->in_flight == 0; });
+}
+
+gateway_stats gateway::stats() const {
+  return {impl_->received, impl_->rejected, impl_->in_flight};
+}
+
+} // namespace ferry::actors
