@@ -201,6 +201,16 @@ private:
                               [&](const worker_slot& w) { return w.handle.address() == addr; }),
                ws.end());
     }
+    // A worker that dies while running a batch never answers it (CAF bounces
+    // only the requests still in its mailbox): treat its batches as failed,
+    // newest first, so the re-queued requests keep their arrival order.
+    std::vector<batch_id> lost;
+    for (const auto& [bid, b] : running_)
+      if (b.worker.address() == addr)
+        lost.push_back(bid);
+    std::sort(lost.rbegin(), lost.rend());
+    for (auto bid : lost)
+      on_batch_failed(bid, caf::make_error(caf::sec::request_receiver_down));
   }
 
   // -- batching ---------------------------------------------------------------

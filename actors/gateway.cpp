@@ -1,12 +1,11 @@
 #include "actors/gateway.hpp"
 
+#include "actors/internal/companion_mailbox.hpp"
 #include "actors/messages.hpp"
 #include "transport/protocol.hpp"
 #include "transport/router.hpp"
 
-#include <caf/actor_companion.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/scoped_execution_unit.hpp>
 
 #include <zmq.hpp>
 
@@ -32,7 +31,7 @@ struct gateway::impl {
 
   impl(caf::actor_system& sys, caf::actor batcher, gateway_config cfg)
     : sys(sys), batcher(std::move(batcher)), cfg(std::move(cfg)), ctx(1),
-      router(ctx), unit(&sys) {
+      router(ctx), mailbox(sys, [this] { router.wake(); }), self(mailbox.self()) {
     for (const auto& ep : this->cfg.endpoints) {
       std::string err;
       auto bound_ep = router.bind(ep, &err);
@@ -40,16 +39,7 @@ struct gateway::impl {
         throw std::runtime_error(err);
       bound.push_back(*bound_ep);
     }
-    companion = sys.spawn<caf::actor_companion>();
-    self = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(companion));
-    self->on_enqueue([this](caf::mailbox_element_ptr ptr) {
-      {
-        std::lock_guard<std::mutex> guard{inbox_mtx};
-        inbox.push_back(std::move(ptr));
-      }
-      router.wake();
-    });
-    self->become(behavior());
+    mailbox.become(behavior());
     thread = std::thread{[this] { run(); }};
   }
 
@@ -57,8 +47,6 @@ struct gateway::impl {
     stop = true;
     router.wake();
     thread.join();
-    self->on_enqueue({});
-    self->cleanup(caf::make_error(caf::exit_reason::user_shutdown), &unit);
   }
 
   caf::behavior behavior() {
@@ -80,7 +68,7 @@ struct gateway::impl {
   void run() {
     while (!stop) {
       router.wait(std::chrono::milliseconds{-1});
-      drain_inbox();
+      mailbox.drain();
       // Bounded per round so replies keep flowing under a flood of requests.
       for (int i = 0; i < 256; ++i) {
         auto msg = router.try_receive();
@@ -89,16 +77,6 @@ struct gateway::impl {
         on_message(*msg);
       }
     }
-  }
-
-  void drain_inbox() {
-    std::vector<caf::mailbox_element_ptr> batch;
-    {
-      std::lock_guard<std::mutex> guard{inbox_mtx};
-      batch.swap(inbox);
-    }
-    for (auto& elem : batch)
-      self->activate(&unit, *elem);
   }
 
   void reject(const transport::envelope& route, const std::string& id, errc code,
@@ -204,13 +182,9 @@ struct gateway::impl {
   gateway_config cfg;
   zmq::context_t ctx;
   transport::router router;
+  internal::companion_mailbox mailbox;
+  caf::actor_companion* self;
   std::vector<std::string> bound;
-  caf::actor companion;
-  caf::actor_companion* self = nullptr;
-  caf::scoped_execution_unit unit;
-
-  std::mutex inbox_mtx;
-  std::vector<caf::mailbox_element_ptr> inbox;
 
   std::atomic<bool> stop{false};
   std::atomic<bool> draining{false};

@@ -7,6 +7,43 @@
 
 #include <msgpack.hpp>
 
+#include <cstring>
+
+// msgpack-cxx 4.1.2 and 4.1.3 (Debian 12) pack a float or double that holds a
+// whole number as an integer (msgpack-c PR #1018, reverted upstream in #1144):
+// 2.0 goes out as the int 2. ferry keeps floats in the float family, so a
+// `double` output reaches clients as a float, value{2.0} comes back a double,
+// and 2.0 sent for an int64 argument is rejected like 2.5. Every ferry packer
+// writes to an sbuffer (transport/codec.hpp), so these two members are
+// specialised for that stream.
+namespace msgpack {
+namespace v1 {
+
+template <>
+inline packer<sbuffer>& packer<sbuffer>::pack_double(double d) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &d, sizeof(bits));
+  char buf[9];
+  buf[0] = static_cast<char>(0xcbu);
+  _msgpack_store64(&buf[1], bits);
+  append_buffer(buf, 9);
+  return *this;
+}
+
+template <>
+inline packer<sbuffer>& packer<sbuffer>::pack_float(float d) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &d, sizeof(bits));
+  char buf[5];
+  buf[0] = static_cast<char>(0xcau);
+  _msgpack_store32(&buf[1], bits);
+  append_buffer(buf, 5);
+  return *this;
+}
+
+} // namespace v1
+} // namespace msgpack
+
 namespace msgpack {
 MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 namespace adaptor {

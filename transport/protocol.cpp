@@ -1,74 +1,16 @@
 #include "transport/protocol.hpp"
 
 #include "transport/codec.hpp"
+#include "transport/internal/map_walker.hpp"
+#include "transport/internal/packing.hpp"
 
 namespace ferry::transport {
 
 namespace {
 
-using packer = msgpack::packer<msgpack::sbuffer>;
-
-/// Walks the top-level map of a message pair by pair, keeping each value's
-/// exact bytes. Keys that are not strings are skipped.
-class map_walker {
-public:
-  explicit map_walker(std::string_view data) : data_(data) {
-    if (data.empty()) {
-      error_ = "empty message";
-      return;
-    }
-    auto b = static_cast<std::uint8_t>(data[0]);
-    auto be = [&](std::size_t len) {
-      std::uint32_t n = 0;
-      for (std::size_t i = 1; i <= len; ++i)
-        n = (n << 8) | static_cast<std::uint8_t>(data[i]);
-      return n;
-    };
-    if ((b & 0xf0) == 0x80) {
-      remaining_ = b & 0x0f;
-      off_ = 1;
-    } else if (b == 0xde && data.size() >= 3) {
-      remaining_ = be(2);
-      off_ = 3;
-    } else if (b == 0xdf && data.size() >= 5) {
-      remaining_ = be(4);
-      off_ = 5;
-    } else {
-      error_ = "message must be a msgpack map";
-    }
-  }
-
-  [[nodiscard]] const std::string& error() const noexcept { return error_; }
-
-  /// Reads the next pair; false at the end of the map or on an error.
-  bool next(std::string& key, msgpack::object_handle& val, std::string_view& raw) {
-    while (error_.empty() && remaining_ > 0) {
-      --remaining_;
-      auto k = unpack_at(data_, off_, &error_);
-      if (!k)
-        return false;
-      auto start = off_;
-      auto v = unpack_at(data_, off_, &error_);
-      if (!v)
-        return false;
-      if (k->get().type != msgpack::type::STR)
-        continue;
-      key.assign(k->get().via.str.ptr, k->get().via.str.size);
-      val = std::move(*v);
-      raw = data_.substr(start, off_ - start);
-      return true;
-    }
-    if (error_.empty() && off_ != data_.size())
-      error_ = "trailing bytes after the message map";
-    return false;
-  }
-
-private:
-  std::string_view data_;
-  std::size_t off_ = 0;
-  std::uint32_t remaining_ = 0;
-  std::string error_;
-};
+using internal::map_walker;
+using internal::pack_str;
+using internal::packer;
 
 bool is_scalar(const msgpack::object& o) {
   return o.type != msgpack::type::ARRAY && o.type != msgpack::type::MAP
@@ -87,14 +29,6 @@ std::optional<request_type> parse_type(std::string_view name) {
   return std::nullopt;
 }
 
-std::string finish(msgpack::sbuffer& buf) {
-  return std::string{buf.data(), buf.size()};
-}
-
-void pack_str(packer& pk, std::string_view s) {
-  pk.pack_str(static_cast<std::uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-}
 
 /// Starts a reply map of `n` pairs with its "type" and "id" (spliced raw).
 void begin_reply(packer& pk, msgpack::sbuffer& buf, std::uint32_t n,
@@ -203,7 +137,7 @@ std::string encode_result(std::string_view id, std::string_view data) {
   begin_reply(pk, buf, 3, "result", id);
   pack_str(pk, "data");
   buf.write(data.data(), data.size());
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_error(std::string_view id, errc code, std::string_view message) {
@@ -214,7 +148,7 @@ std::string encode_error(std::string_view id, errc code, std::string_view messag
   pack_str(pk, to_string(code));
   pack_str(pk, "message");
   pack_str(pk, message);
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_queued(std::string_view id, std::uint32_t rank,
@@ -233,7 +167,7 @@ std::string encode_queued(std::string_view id, std::uint32_t rank,
     pk.pack_nil();
   else
     pk.pack(eta_ms);
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_started(std::string_view id, std::uint32_t batch_size) {
@@ -244,14 +178,14 @@ std::string encode_started(std::string_view id, std::uint32_t batch_size) {
   pack_str(pk, "started");
   pack_str(pk, "batch_size");
   pk.pack(batch_size);
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_pong(std::string_view id) {
   msgpack::sbuffer buf;
   packer pk{buf};
   begin_reply(pk, buf, 2, "pong", id);
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_info(std::string_view id, std::string_view version,
@@ -263,26 +197,9 @@ std::string encode_info(std::string_view id, std::string_view version,
   pack_str(pk, version);
   pack_str(pk, "functions");
   pk.pack_array(static_cast<std::uint32_t>(functions.size()));
-  for (const auto& f : functions) {
-    pk.pack_map(8);
-    pack_str(pk, "name");
-    pack_str(pk, f.name);
-    pack_str(pk, "batch");
-    pk.pack(f.batch);
-    pack_str(pk, "max_batch_size");
-    pk.pack(f.knob.max_batch_size);
-    pack_str(pk, "max_batch_delay_ms");
-    pk.pack(static_cast<double>(f.knob.max_batch_delay_us) / 1000.0);
-    pack_str(pk, "concurrency");
-    pk.pack(f.knob.concurrency);
-    pack_str(pk, "queue_limit");
-    pk.pack(f.knob.queue_limit);
-    pack_str(pk, "inputs");
-    pk.pack(f.inputs);
-    pack_str(pk, "outputs");
-    pk.pack(f.outputs);
-  }
-  return finish(buf);
+  for (const auto& f : functions)
+    internal::encode_spec(pk, f);
+  return internal::to_string(buf);
 }
 
 std::string encode_call(std::string_view id, std::string_view fn,
@@ -304,64 +221,29 @@ std::string encode_call(std::string_view id, std::string_view fn,
     pack_str(pk, "status");
     pk.pack(true);
   }
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_cancel(std::string_view id) {
   msgpack::sbuffer buf;
   packer pk{buf};
   begin_reply(pk, buf, 2, "cancel", id);
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_info_request(std::string_view id) {
   msgpack::sbuffer buf;
   packer pk{buf};
   begin_reply(pk, buf, 2, "info", id);
-  return finish(buf);
+  return internal::to_string(buf);
 }
 
 std::string encode_ping(std::string_view id) {
   msgpack::sbuffer buf;
   packer pk{buf};
   begin_reply(pk, buf, 2, "ping", id);
-  return finish(buf);
+  return internal::to_string(buf);
 }
-
-namespace {
-
-function_spec decode_spec(const msgpack::object& o) {
-  function_spec f;
-  if (o.type != msgpack::type::MAP)
-    return f;
-  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-    const auto& kv = o.via.map.ptr[i];
-    std::string key;
-    if (!try_convert(kv.key, key))
-      continue;
-    const auto& v = kv.val;
-    double delay_ms = 0;
-    if (key == "name")
-      (void) try_convert(v, f.name);
-    else if (key == "batch")
-      (void) try_convert(v, f.batch);
-    else if (key == "max_batch_size")
-      (void) try_convert(v, f.knob.max_batch_size);
-    else if (key == "max_batch_delay_ms" && try_convert(v, delay_ms))
-      f.knob.max_batch_delay_us = static_cast<std::int64_t>(delay_ms * 1000.0);
-    else if (key == "concurrency")
-      (void) try_convert(v, f.knob.concurrency);
-    else if (key == "queue_limit")
-      (void) try_convert(v, f.knob.queue_limit);
-    else if (key == "inputs")
-      (void) try_convert(v, f.inputs);
-    else if (key == "outputs")
-      (void) try_convert(v, f.outputs);
-  }
-  return f;
-}
-
-} // namespace
 
 std::optional<server_reply> decode_reply(std::string_view body, std::string* err) {
   map_walker walker{body};
@@ -398,7 +280,7 @@ std::optional<server_reply> decode_reply(std::string_view body, std::string* err
       (void) try_convert(o, rep.version);
     else if (key == "functions" && o.type == msgpack::type::ARRAY)
       for (std::uint32_t i = 0; i < o.via.array.size; ++i)
-        rep.functions.push_back(decode_spec(o.via.array.ptr[i]));
+        rep.functions.push_back(internal::decode_spec(o.via.array.ptr[i]));
   }
   if (!walker.error().empty() || rep.type.empty()) {
     if (err)

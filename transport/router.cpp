@@ -6,12 +6,13 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 namespace ferry::transport {
 
 router::router(zmq::context_t& ctx)
-  : socket_(std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::router)) {
+  : ctx_(ctx), socket_(std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::router)) {
   socket_->set(zmq::sockopt::linger, 2000); // flush replies on close
   socket_->set(zmq::sockopt::sndhwm, 100000);
   socket_->set(zmq::sockopt::rcvhwm, 100000);
@@ -21,6 +22,7 @@ router::router(zmq::context_t& ctx)
 }
 
 router::~router() {
+  monitor_.reset();
   socket_.reset();
   if (wake_fd_ >= 0)
     ::close(wake_fd_);
@@ -38,13 +40,49 @@ std::optional<std::string> router::bind(const std::string& endpoint,
   }
 }
 
+void router::watch_disconnects() {
+  if (monitor_)
+    return;
+  auto addr = "inproc://ferry-router-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  if (zmq_socket_monitor(socket_->handle(), addr.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+    throw std::runtime_error("zmq_socket_monitor failed");
+  monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+  monitor_->connect(addr);
+}
+
+std::vector<int> router::take_disconnects() {
+  std::vector<int> fds;
+  if (!monitor_)
+    return fds;
+  zmq::message_t event;
+  zmq::message_t address;
+  try {
+    while (monitor_->recv(event, zmq::recv_flags::dontwait)) {
+      if (event.more())
+        (void) monitor_->recv(address, zmq::recv_flags::none);
+      if (event.size() < 6)
+        continue;
+      std::uint16_t id = 0;
+      std::uint32_t value = 0;
+      std::memcpy(&id, event.data(), sizeof(id));
+      std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof(value));
+      if (id == ZMQ_EVENT_DISCONNECTED)
+        fds.push_back(static_cast<int>(value));
+    }
+  } catch (const zmq::error_t&) {
+    // the context is shutting down
+  }
+  return fds;
+}
+
 void router::wait(std::chrono::milliseconds timeout) {
   zmq_pollitem_t items[] = {
     {socket_->handle(), 0, ZMQ_POLLIN, 0},
     {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+    {monitor_ ? monitor_->handle() : nullptr, 0, ZMQ_POLLIN, 0},
   };
   try {
-    zmq::poll(items, 2, timeout);
+    zmq::poll(items, monitor_ ? 3 : 2, timeout);
   } catch (const zmq::error_t&) {
     return; // EINTR: let the caller look around and wait again
   }
@@ -69,6 +107,9 @@ std::optional<routed_message> router::try_receive() {
     return std::nullopt;
   }
   out.body.assign(frame.data<char>(), frame.size());
+  // The routing id frame is made by the ROUTER itself; frames off the wire
+  // know the connection they came on.
+  out.peer_fd = zmq_msg_get(frame.handle(), ZMQ_SRCFD);
   return out;
 }
 

@@ -22,6 +22,7 @@ using envelope = std::vector<std::string>;
 struct routed_message {
   envelope route;
   std::string body;
+  int peer_fd = -1; ///< the connection it came on (see take_disconnects())
 };
 
 /// A ZeroMQ ROUTER socket bound to one or more endpoints, with an eventfd that
@@ -40,6 +41,14 @@ public:
   [[nodiscard]] std::optional<std::string> bind(const std::string& endpoint,
                                                 std::string* err);
 
+  /// Starts watching connections: take_disconnects() then reports the file
+  /// descriptor of every peer connection that closed, so a peer killed with
+  /// SIGKILL is noticed at once (match it against routed_message::peer_fd).
+  void watch_disconnects();
+
+  /// The peer connections closed since the last call (see watch_disconnects).
+  [[nodiscard]] std::vector<int> take_disconnects();
+
   /// Blocks until a message may be ready, wake() was called, or `timeout`
   /// passed (negative: no timeout). Clears the wake-up.
   void wait(std::chrono::milliseconds timeout);
@@ -55,7 +64,9 @@ public:
   void wake() noexcept;
 
 private:
+  zmq::context_t& ctx_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<zmq::socket_t> monitor_;
   int wake_fd_ = -1;
 };
 
