@@ -41,6 +41,7 @@ struct worker_slot {
   caf::actor handle;
   std::uint32_t slots = 1;
   std::uint32_t busy = 0;
+  std::string node; ///< where it runs: "local" or a worker node's name
 };
 
 struct fn_queue {
@@ -85,7 +86,14 @@ public:
         }
       },
       [this](join_atom, function_spec& spec, caf::actor& worker,
-             std::uint32_t slots) { return on_join(std::move(spec), worker, slots); },
+             std::uint32_t slots) {
+        return on_join(std::move(spec), worker, slots, "local");
+      },
+      [this](join_atom, function_spec& spec, caf::actor& worker,
+             std::uint32_t slots, std::string& node) {
+        return on_join(std::move(spec), worker, slots, std::move(node));
+      },
+      [this](leave_atom) { remove_worker(caf::actor_cast<caf::actor_addr>(current_sender())); },
       [this](info_atom) {
         std::vector<function_spec> out;
         for (const auto& [name, q] : queues_)
@@ -123,6 +131,8 @@ private:
                                       : from_wire(req.deadline);
     if (deadline <= now)
       return reject(errc::deadline_exceeded, "deadline passed before the call was queued");
+    if (q->workers.empty() && conf_.unavailable_without_workers)
+      return reject(errc::unavailable, no_worker_message(*q));
     if (q->waiting.size() >= q->spec.knob.queue_limit)
       return reject(errc::queue_full,
                     "queue of '" + req.fn + "' is full ("
@@ -176,7 +186,7 @@ private:
   }
 
   std::string on_join(function_spec spec, const caf::actor& worker,
-                      std::uint32_t slots) {
+                      std::uint32_t slots, std::string node) {
     if (!worker || slots == 0)
       return "a worker must have at least one slot";
     auto i = queues_.find(spec.name);
@@ -189,18 +199,33 @@ private:
              + "' is already served with a different signature or knobs";
     }
     monitor(worker);
-    i->second.workers.push_back(worker_slot{worker, slots, 0});
+    i->second.workers.push_back(worker_slot{worker, slots, 0, std::move(node)});
     dispatch(i->second);
     return {};
   }
 
-  void on_worker_down(const caf::actor_addr& addr) {
+  /// Stops dispatching to a worker; the batches it runs still finish.
+  void remove_worker(const caf::actor_addr& addr) {
     for (auto& [name, q] : queues_) {
       auto& ws = q.workers;
       ws.erase(std::remove_if(ws.begin(), ws.end(),
                               [&](const worker_slot& w) { return w.handle.address() == addr; }),
                ws.end());
+      if (ws.empty() && conf_.unavailable_without_workers)
+        while (!q.waiting.empty()) {
+          auto id = q.waiting.front();
+          unqueue(q, id);
+          finish(id, outcome::failure(errc::unavailable, no_worker_message(q)));
+        }
     }
+  }
+
+  static std::string no_worker_message(const fn_queue& q) {
+    return "no worker serves '" + q.spec.name + "' right now";
+  }
+
+  void on_worker_down(const caf::actor_addr& addr) {
+    remove_worker(addr);
     // A worker that dies while running a batch never answers it (CAF bounces
     // only the requests still in its mailbox): treat its batches as failed,
     // newest first, so the re-queued requests keep their arrival order.

@@ -13,6 +13,10 @@ struct batcher_config {
   /// Times a request is re-queued after the worker running it was lost, before
   /// it ends with `worker_lost`.
   std::uint32_t retry_budget = 2;
+  /// When a function has no worker (all its nodes left): true answers its
+  /// calls `unavailable` at once; false lets them wait for a worker up to
+  /// their deadline or the queue limit.
+  bool unavailable_without_workers = false;
 };
 
 /// Spawns the batcher: one queue per function, batches formed by size, delay

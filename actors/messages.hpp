@@ -25,6 +25,7 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using info_atom = caf::atom_constant<caf::atom("info")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 using clock = std::chrono::steady_clock;
 
@@ -70,9 +71,15 @@ struct status_event {
 };
 
 /// A worker offering to run batches of a function, sent to the batcher as
-/// `(join_atom, function_spec, caf::actor worker, std::uint32_t slots)`:
-/// the worker runs up to `slots` batches at once. The batcher answers with
-/// an empty string on success or the reason it refused. Batches go to the
+/// `(join_atom, function_spec, caf::actor worker, std::uint32_t slots)`
+/// (a local worker) or with a fifth element, `std::string node`, naming the
+/// worker node it stands for: the worker runs up to `slots` batches at once.
+/// The batcher answers with an empty string on success or the reason it
+/// refused (a different signature or knobs than the function already has).
+/// `(leave_atom)` from a worker stops dispatch to it; batches it holds finish.
+/// A worker that terminates loses its batches: they are re-queued at the
+/// front, and a request re-queued more than the retry budget allows ends with
+/// `worker_lost`. Batches go to the
 /// worker as `(run_atom, std::vector<std::string> args)`, answered with
 /// `std::vector<transport::outcome>`, one per request.
 ///

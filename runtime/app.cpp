@@ -2,6 +2,8 @@
 
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
+#include "cluster/head.hpp"
+#include "cluster/worker_node.hpp"
 #include "runtime/embedded.hpp"
 
 #include <caf/actor_system.hpp>
@@ -12,6 +14,10 @@
 #include <cstdlib>
 #include <optional>
 #include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 
 namespace ferry::runtime {
 
@@ -52,6 +58,31 @@ std::string apply_knobs(workers::function_registry& registry,
 
 } // namespace
 
+namespace {
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+/// Blocks until SIGINT or SIGTERM; returns its name.
+const char* wait_for_stop() {
+  auto set = stop_signals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+void say(const std::string& line) {
+  std::printf("ferry: %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+} // namespace
+
 int app::launch(int argc, const char* const* argv) {
   auto parsed = parse_options(argc, argv, program_, extra_);
   if (!parsed.options) {
@@ -63,14 +94,19 @@ int app::launch(int argc, const char* const* argv) {
     std::fprintf(stderr, "%s: %s\n", program_.c_str(), err.c_str());
     return 2;
   }
+  if (!opts.join.empty() && registry_.empty()) {
+    std::fprintf(stderr, "%s: --join needs functions to serve; this program has none\n",
+                 program_.c_str());
+    return 2;
+  }
+  // A program without functions of its own serves what worker nodes bring.
+  if (registry_.empty() && opts.join.empty() && opts.cluster.empty())
+    opts.cluster.push_back("tcp://127.0.0.1:5556");
 
-  // Signals are taken by sigwait() below; every thread started from here on
+  // Signals are taken by sigwait(); every thread started from here on
   // inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   caf::actor_system_config cfg;
@@ -79,31 +115,75 @@ int app::launch(int argc, const char* const* argv) {
     cfg.set("scheduler.max-threads", opts.threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-  embedded node{sys, registry_};
+  return opts.join.empty() ? serve(sys, opts) : work(sys, opts);
+}
+
+int app::serve(caf::actor_system& sys, const server_options& opts) {
+  actors::batcher_config batcher_cfg;
+  batcher_cfg.unavailable_without_workers = opts.unavailable_without_workers;
+  embedded node{sys, registry_, batcher_cfg};
 
   actors::gateway_config gw_cfg;
   gw_cfg.endpoints = opts.listen;
   gw_cfg.max_message_size = opts.max_message_size;
   std::optional<actors::gateway> gw;
+  std::optional<cluster::head> head;
   try {
     gw.emplace(sys, node.batcher(), gw_cfg);
+    if (!opts.cluster.empty()) {
+      cluster::head_config head_cfg;
+      head_cfg.endpoints = opts.cluster;
+      head_cfg.heartbeat_interval = opts.heartbeat;
+      head_cfg.heartbeat_timeout = opts.heartbeat_timeout;
+      head.emplace(sys, node.batcher(), head_cfg);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program_.c_str(), e.what());
     return 1;
   }
   for (const auto& ep : gw->endpoints())
-    std::printf("ferry: listening on %s\n", ep.c_str());
-  std::printf("ferry: ready\n");
-  std::fflush(stdout);
+    say("listening on " + ep);
+  if (head)
+    for (const auto& ep : head->endpoints())
+      say("cluster on " + ep);
+  say("ready");
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::printf("ferry: %s received, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  std::fflush(stdout);
+  say(std::string{wait_for_stop()} + " received, draining");
   gw->drain();
   bool clean = gw->wait_drained(opts.drain_timeout);
-  std::printf("ferry: %s\n", clean ? "drained, exiting" : "drain timed out, exiting");
-  std::fflush(stdout);
+  say(clean ? "drained, exiting" : "drain timed out, exiting");
+  return clean ? 0 : 1;
+}
+
+int app::work(caf::actor_system& sys, const server_options& opts) {
+  cluster::worker_node_config node_cfg;
+  node_cfg.head = opts.join;
+  node_cfg.name = opts.node_name;
+  node_cfg.heartbeat_interval = opts.heartbeat;
+  node_cfg.heartbeat_timeout = opts.heartbeat_timeout;
+  std::atomic<bool> refused{false};
+  node_cfg.on_refused = [&refused](const std::string&) {
+    refused = true;
+    ::kill(::getpid(), SIGTERM); // wakes wait_for_stop()
+  };
+  std::optional<cluster::worker_node> node;
+  try {
+    node.emplace(sys, registry_, node_cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program_.c_str(), e.what());
+    return 1;
+  }
+  say("worker node joining " + opts.join);
+  say("ready");
+  auto sig = wait_for_stop();
+  if (refused) {
+    say("refused by the head, exiting");
+    return 1;
+  }
+  say(std::string{sig} + " received, leaving the cluster");
+  node->leave();
+  bool clean = node->wait_left(opts.drain_timeout);
+  say(clean ? "left, exiting" : "leave timed out, exiting");
   return clean ? 0 : 1;
 }
 

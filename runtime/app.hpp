@@ -3,6 +3,8 @@
 #include "runtime/options.hpp"
 #include "workers/function_registry.hpp"
 
+#include <caf/fwd.hpp>
+
 #include <string>
 #include <vector>
 
@@ -10,10 +12,14 @@ namespace ferry::runtime {
 
 /// The facade a ferry server's main() uses: register functions with their
 /// knobs, then launch(). launch() reads options from the command line (and an
-/// optional config file), starts an actor system with the batcher, a local
-/// worker pool and a gateway, serves until SIGINT or SIGTERM, then drains:
-/// new calls get `unavailable`, accepted calls finish and are answered, and
-/// launch() returns 0.
+/// optional config file) and runs in one of two roles:
+/// - server (default): the batcher, a local worker pool and a gateway; with
+///   --cluster also a head that worker nodes join (a program without
+///   functions, like ferryd, is a pure head). Serves until SIGINT or SIGTERM,
+///   then drains: new calls get `unavailable`, accepted calls finish and are
+///   answered, and launch() returns 0.
+/// - worker node (--join ENDPOINT): serves its functions to a head; on
+///   SIGINT/SIGTERM leaves gracefully (its running batches finish first).
 ///
 ///     ferry::runtime::app app{"trim_words"};
 ///     app.add_batch("trim_words", trim_words, {.max_batch_size = 16});
@@ -47,6 +53,9 @@ public:
   int launch(int argc, const char* const* argv);
 
 private:
+  int serve(caf::actor_system& sys, const server_options& opts);
+  int work(caf::actor_system& sys, const server_options& opts);
+
   std::string program_;
   workers::function_registry registry_;
   std::vector<extra_option> extra_;

@@ -34,6 +34,18 @@ std::string usage(const std::string& program, const std::vector<extra_option>& e
       << "  --threads N               actor scheduler threads (default: one per core)\n"
       << "  --drain-timeout-ms N      on SIGTERM/SIGINT, wait this long for accepted\n"
       << "                            calls to finish (default 30000)\n"
+      << "  --cluster ENDPOINT        also act as a cluster head: worker nodes join\n"
+      << "                            here (repeatable)\n"
+      << "  --join ENDPOINT           run as a worker node of the head at ENDPOINT\n"
+      << "                            instead of serving clients\n"
+      << "  --node-name NAME          this worker node's name (default HOST:PID)\n"
+      << "  --heartbeat-ms N          cluster heartbeat period (default 250)\n"
+      << "  --heartbeat-timeout-ms N  a node or head silent this long is lost\n"
+      << "                            (default 1500)\n"
+      << "  --unavailable-without-workers BOOL\n"
+      << "                            answer calls of a function no node serves\n"
+      << "                            right now with unavailable (default false:\n"
+      << "                            they wait up to their deadline)\n"
       << "  --config FILE             read options from FILE, one 'name = value' per line\n"
       << "  --help                    show this help\n";
   for (const auto& o : extra) {
@@ -62,11 +74,24 @@ std::string apply(server_options& opts, const std::string& name, const std::stri
   } else if (name == "threads") {
     if (!parse_size(value, opts.threads))
       return "--threads expects a number, got '" + value + "'";
-  } else if (name == "drain-timeout-ms") {
+  } else if (name == "drain-timeout-ms" || name == "heartbeat-ms"
+             || name == "heartbeat-timeout-ms") {
     std::size_t ms = 0;
-    if (!parse_size(value, ms))
-      return "--drain-timeout-ms expects a number, got '" + value + "'";
-    opts.drain_timeout = std::chrono::milliseconds{ms};
+    if (!parse_size(value, ms) || (ms == 0 && name != "drain-timeout-ms"))
+      return "--" + name + " expects a number of milliseconds, got '" + value + "'";
+    (name == "drain-timeout-ms" ? opts.drain_timeout
+     : name == "heartbeat-ms"   ? opts.heartbeat
+                                : opts.heartbeat_timeout) = std::chrono::milliseconds{ms};
+  } else if (name == "cluster") {
+    opts.cluster.push_back(value);
+  } else if (name == "join") {
+    opts.join = value;
+  } else if (name == "node-name") {
+    opts.node_name = value;
+  } else if (name == "unavailable-without-workers") {
+    if (value != "true" && value != "false")
+      return "--unavailable-without-workers expects true or false, got '" + value + "'";
+    opts.unavailable_without_workers = value == "true";
   } else {
     for (const auto& o : extra)
       if (o.name == name)
@@ -139,7 +164,9 @@ parse_result parse_options(int argc, const char* const* argv, const std::string&
     if (!err.empty())
       return fail(err);
   }
-  if (opts.listen.empty())
+  if (!opts.join.empty() && (!opts.listen.empty() || !opts.cluster.empty()))
+    return fail("--join runs a worker node; it takes no --listen or --cluster");
+  if (opts.listen.empty() && opts.join.empty())
     opts.listen.push_back("tcp://127.0.0.1:5555");
   return parse_result{std::move(opts), 0, {}};
 }

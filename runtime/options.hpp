@@ -25,6 +25,14 @@ struct server_options {
   std::size_t threads = 0;          ///< CAF scheduler threads; 0 = one per core
   std::chrono::milliseconds drain_timeout{30000};
   std::vector<knob_override> knobs;
+  /// Head mode: endpoints worker nodes join.
+  std::vector<std::string> cluster;
+  /// Worker mode: the head's cluster endpoint to join (no gateway then).
+  std::string join;
+  std::string node_name;
+  std::chrono::milliseconds heartbeat{250};
+  std::chrono::milliseconds heartbeat_timeout{1500};
+  bool unavailable_without_workers = false;
 };
 
 /// A command-line option a program adds to the standard ones, `--NAME VALUE`.

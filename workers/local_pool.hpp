@@ -9,6 +9,12 @@
 
 namespace ferry::workers {
 
+/// Spawns one worker actor for `fn`, detached on a thread of its own. It
+/// answers `(run_atom, std::vector<std::string> args)` with
+/// `std::vector<transport::outcome>`, one batch at a time.
+[[nodiscard]] caf::actor spawn_worker(caf::actor_system& sys,
+                                      std::shared_ptr<const registered_function> fn);
+
 /// Spawns the local worker pool for every function of `registry` and joins it
 /// to `batcher`: per function, `concurrency` worker actors, each detached on a
 /// thread of its own, so a batch function that blocks for seconds never stalls
