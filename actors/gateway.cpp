@@ -6,6 +6,7 @@
 #include "transport/router.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 
 #include <zmq.hpp>
 
@@ -53,6 +54,7 @@ struct gateway::impl {
     return {
       [this](call_reply& reply) { on_reply(reply); },
       [this](status_atom, const status_event& ev) { on_status(ev); },
+      [this](cancel_atom, const std::string& reason) { abandon_all(reason); },
       [this](std::vector<transport::function_spec>& specs) {
         if (info_waiting.empty())
           return;
@@ -143,7 +145,9 @@ struct gateway::impl {
     call.fn = std::move(req.fn);
     call.args = std::move(req.args);
     call.status = req.status;
-    if (req.deadline_ms >= 0)
+    // Budgets beyond a year are as good as none (and would overflow the clock).
+    constexpr std::int64_t max_budget_ms = 365LL * 24 * 3600 * 1000;
+    if (req.deadline_ms >= 0 && req.deadline_ms <= max_budget_ms)
       call.deadline = to_wire(clock::now() + std::chrono::milliseconds{req.deadline_ms});
     by_client.emplace(ck, key);
     calls.emplace(key, open_call{std::move(route), std::move(req.id), std::move(ck)});
@@ -159,6 +163,19 @@ struct gateway::impl {
     router.send(c.route, ev.what == stage::queued
                            ? transport::encode_queued(c.id, ev.rank, ev.queue_size, ev.eta_ms)
                            : transport::encode_started(c.id, ev.batch_size));
+  }
+
+  /// Answers every open call with `unavailable` (the node gives up on them).
+  void abandon_all(const std::string& reason) {
+    for (auto& [key, c] : calls) {
+      router.send(c.route, transport::encode_error(c.id, errc::unavailable, reason));
+      self->send(batcher, cancel_atom::value, key);
+    }
+    calls.clear();
+    by_client.clear();
+    in_flight = 0;
+    std::lock_guard<std::mutex> guard{drain_mtx};
+    drained_cv.notify_all();
   }
 
   void on_reply(const call_reply& reply) {
@@ -220,6 +237,13 @@ bool gateway::wait_drained(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> guard{impl_->drain_mtx};
   return impl_->drained_cv.wait_for(guard, timeout,
                                     [this] { return impl_->in_flight == 0; });
+}
+
+bool gateway::abandon_open_calls(const std::string& reason,
+                                 std::chrono::milliseconds timeout) {
+  drain();
+  caf::anon_send(impl_->mailbox.handle(), cancel_atom::value, reason);
+  return wait_drained(timeout);
 }
 
 gateway_stats gateway::stats() const {

@@ -35,7 +35,8 @@ struct gateway_stats {
 /// soon as the batcher sends them. Calls go to `batcher` as asynchronous
 /// `(call_atom, call_request)` messages. Construction binds every endpoint and
 /// throws std::runtime_error when one cannot be bound; destruction stops the
-/// thread (calls still in flight are not answered: drain first).
+/// thread (calls still in flight are not answered: drain first, and abandon
+/// what the drain could not finish).
 class gateway {
 public:
   gateway(caf::actor_system& sys, caf::actor batcher, gateway_config cfg);
@@ -53,6 +54,11 @@ public:
   /// After drain(): waits until every accepted call has been answered, up to
   /// `timeout`. True when none is left.
   [[nodiscard]] bool wait_drained(std::chrono::milliseconds timeout);
+
+  /// Gives up on the calls still open (e.g. when a drain timed out): each
+  /// gets `unavailable` with `reason`, so no accepted call goes unanswered.
+  /// Waits up to `timeout` for the replies to be handed to the socket.
+  bool abandon_open_calls(const std::string& reason, std::chrono::milliseconds timeout);
 
   [[nodiscard]] gateway_stats stats() const;
 

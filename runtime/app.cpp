@@ -151,7 +151,10 @@ int app::serve(caf::actor_system& sys, const server_options& opts) {
   say(std::string{wait_for_stop()} + " received, draining");
   gw->drain();
   bool clean = gw->wait_drained(opts.drain_timeout);
-  say(clean ? "drained, exiting" : "drain timed out, exiting");
+  if (!clean)
+    (void) gw->abandon_open_calls("the server stopped before this call finished",
+                                  std::chrono::seconds{5});
+  say(clean ? "drained, exiting" : "drain timed out; open calls answered unavailable, exiting");
   return clean ? 0 : 1;
 }
 
