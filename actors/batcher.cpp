@@ -95,9 +95,19 @@ public:
       },
       [this](leave_atom) { remove_worker(caf::actor_cast<caf::actor_addr>(current_sender())); },
       [this](info_atom) {
-        std::vector<function_spec> out;
-        for (const auto& [name, q] : queues_)
-          out.push_back(q.spec);
+        std::vector<transport::function_info> out;
+        for (const auto& [name, q] : queues_) {
+          transport::function_info info{q.spec, {}};
+          for (const auto& w : q.workers) {
+            auto i = std::find_if(info.nodes.begin(), info.nodes.end(),
+                                  [&](const auto& n) { return n.node == w.node; });
+            if (i == info.nodes.end())
+              info.nodes.push_back({w.node, w.slots});
+            else
+              i->slots += w.slots;
+          }
+          out.push_back(std::move(info));
+        }
         return out;
       },
     };

@@ -55,7 +55,7 @@ struct gateway::impl {
       [this](call_reply& reply) { on_reply(reply); },
       [this](status_atom, const status_event& ev) { on_status(ev); },
       [this](cancel_atom, const std::string& reason) { abandon_all(reason); },
-      [this](std::vector<transport::function_spec>& specs) {
+      [this](std::vector<transport::function_info>& specs) {
         if (info_waiting.empty())
           return;
         auto [route, id] = std::move(info_waiting.front());

@@ -11,7 +11,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<transport::outcome>("ferry.outcome");
   cfg.add_message_type<std::vector<transport::outcome>>("ferry.outcomes");
   cfg.add_message_type<transport::function_spec>("ferry.function_spec");
-  cfg.add_message_type<std::vector<transport::function_spec>>("ferry.function_specs");
+  cfg.add_message_type<transport::function_info>("ferry.function_info");
+  cfg.add_message_type<std::vector<transport::function_info>>("ferry.function_infos");
 }
 
 } // namespace ferry::actors

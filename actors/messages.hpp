@@ -83,7 +83,8 @@ struct status_event {
 /// worker as `(run_atom, std::vector<std::string> args)`, answered with
 /// `std::vector<transport::outcome>`, one per request.
 ///
-/// `(info_atom)` asks the batcher for `std::vector<transport::function_spec>`.
+/// `(info_atom)` asks the batcher for `std::vector<transport::function_info>`:
+/// every function it knows with its slots per node right now.
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, call_request& x) {

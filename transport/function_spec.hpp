@@ -29,6 +29,29 @@ struct function_spec {
   std::vector<std::string> outputs;
 };
 
+/// Where a function can run: a node ("local" for the head's own pool) and
+/// how many of its batches may run there at once.
+struct node_capacity {
+  std::string node;
+  std::uint32_t slots = 0;
+};
+
+/// A served function with its capacity across the cluster right now.
+struct function_info {
+  function_spec spec;
+  std::vector<node_capacity> nodes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_capacity& x) {
+  return f(x.node, x.slots);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, function_info& x) {
+  return f(x.spec, x.nodes);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, knobs& x) {
   return f(x.max_batch_size, x.max_batch_delay_us, x.concurrency,

@@ -189,7 +189,7 @@ std::string encode_pong(std::string_view id) {
 }
 
 std::string encode_info(std::string_view id, std::string_view version,
-                        const std::vector<function_spec>& functions) {
+                        const std::vector<function_info>& functions) {
   msgpack::sbuffer buf;
   packer pk{buf};
   begin_reply(pk, buf, 4, "info", id);
@@ -197,8 +197,22 @@ std::string encode_info(std::string_view id, std::string_view version,
   pack_str(pk, version);
   pack_str(pk, "functions");
   pk.pack_array(static_cast<std::uint32_t>(functions.size()));
-  for (const auto& f : functions)
-    internal::encode_spec(pk, f);
+  for (const auto& f : functions) {
+    internal::encode_spec(pk, f.spec, 2);
+    pack_str(pk, "nodes");
+    pk.pack_array(static_cast<std::uint32_t>(f.nodes.size()));
+    std::uint32_t total = 0;
+    for (const auto& n : f.nodes) {
+      pk.pack_map(2);
+      pack_str(pk, "node");
+      pack_str(pk, n.node);
+      pack_str(pk, "slots");
+      pk.pack(n.slots);
+      total += n.slots;
+    }
+    pack_str(pk, "slots");
+    pk.pack(total);
+  }
   return internal::to_string(buf);
 }
 

@@ -58,8 +58,10 @@ decode_request(std::string_view body);
                                         std::uint32_t queue_size, std::int64_t eta_ms);
 [[nodiscard]] std::string encode_started(std::string_view id, std::uint32_t batch_size);
 [[nodiscard]] std::string encode_pong(std::string_view id);
+/// Each function's entry carries its spec plus "nodes": [{"node", "slots"}]
+/// and "slots" (their sum).
 [[nodiscard]] std::string encode_info(std::string_view id, std::string_view version,
-                                      const std::vector<function_spec>& functions);
+                                      const std::vector<function_info>& functions);
 
 // -- client -> server -----------------------------------------------------------
 
