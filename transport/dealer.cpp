@@ -41,7 +41,7 @@ std::optional<std::size_t> dealer::connect(const std::string& endpoint,
     l.socket->set(zmq::sockopt::immediate, true);
     l.socket->set(zmq::sockopt::sndhwm, 100000);
     l.socket->set(zmq::sockopt::rcvhwm, 100000);
-    auto monitor_ep = "inproc://ferry-dealer-monitor-" + std::to_string(index);
+    auto monitor_ep = "inproc://ferry-dealer-monitor-" + std::to_string(monitors_++);
     if (zmq_socket_monitor(l.socket->handle(), monitor_ep.c_str(),
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED)
         != 0)

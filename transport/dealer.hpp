@@ -88,6 +88,7 @@ private:
   std::size_t next_send_ = 0;
   std::size_t next_receive_ = 0;
   std::size_t next_event_ = 0;
+  std::size_t monitors_ = 0; ///< names each link's monitor endpoint
   int wake_fd_ = -1;
 };
 

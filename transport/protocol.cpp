@@ -274,9 +274,8 @@ std::optional<server_reply> decode_reply(std::string_view body, std::string* err
     else if (key == "data")
       rep.data.assign(raw);
     else if (key == "code") {
-      std::string name;
-      if (try_convert(o, name))
-        rep.code = errc_from_string(name).value_or(errc::bad_request);
+      if (try_convert(o, rep.code_name))
+        rep.code = errc_from_string(rep.code_name).value_or(errc::bad_request);
     } else if (key == "message")
       (void) try_convert(o, rep.message);
     else if (key == "stage")
@@ -294,7 +293,10 @@ std::optional<server_reply> decode_reply(std::string_view body, std::string* err
       (void) try_convert(o, rep.version);
     else if (key == "functions" && o.type == msgpack::type::ARRAY)
       for (std::uint32_t i = 0; i < o.via.array.size; ++i)
+      {
         rep.functions.push_back(internal::decode_spec(o.via.array.ptr[i]));
+        rep.nodes.push_back(internal::decode_capacity(o.via.array.ptr[i]));
+      }
   }
   if (!walker.error().empty() || rep.type.empty()) {
     if (err)

@@ -80,6 +80,8 @@ struct server_reply {
   std::string id = nil_id;
   std::string data;  ///< result: packed output array
   errc code = errc::none;
+  std::string code_name; ///< error: the code as sent (`code` is bad_request
+                         ///< for names this build does not know)
   std::string message;
   std::string stage; ///< status: queued or started
   std::uint32_t rank = 0;
@@ -88,6 +90,8 @@ struct server_reply {
   std::uint32_t batch_size = 0;
   std::string version;
   std::vector<function_spec> functions;
+  /// info: where each function runs now; nodes[i] belongs to functions[i].
+  std::vector<std::vector<node_capacity>> nodes;
 };
 
 [[nodiscard]] std::optional<server_reply> decode_reply(std::string_view body,

@@ -6,7 +6,9 @@
 #include "transport/function_spec.hpp"
 
 #include <string>
+#include <map>
 #include <string_view>
+#include <vector>
 
 namespace ferry::transport::internal {
 
@@ -73,6 +75,31 @@ inline function_spec decode_spec(const msgpack::object& o) {
       (void) try_convert(v, f.outputs);
   }
   return f;
+}
+
+/// Reads the "nodes" list of an info entry: [{"node": N, "slots": S}, ...].
+inline std::vector<node_capacity> decode_capacity(const msgpack::object& o) {
+  std::vector<node_capacity> out;
+  if (o.type != msgpack::type::MAP)
+    return out;
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    std::string key;
+    if (!try_convert(kv.key, key) || key != "nodes" || kv.val.type != msgpack::type::ARRAY)
+      continue;
+    for (std::uint32_t j = 0; j < kv.val.via.array.size; ++j) {
+      std::map<std::string, msgpack::object> entry;
+      node_capacity n;
+      if (try_convert(kv.val.via.array.ptr[j], entry)) {
+        if (auto f = entry.find("node"); f != entry.end())
+          (void) try_convert(f->second, n.node);
+        if (auto f = entry.find("slots"); f != entry.end())
+          (void) try_convert(f->second, n.slots);
+      }
+      out.push_back(std::move(n));
+    }
+  }
+  return out;
 }
 
 } // namespace ferry::transport::internal
