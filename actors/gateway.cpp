@@ -20,6 +20,12 @@
 
 namespace ferry::actors {
 
+namespace {
+
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+
+} // namespace
+
 using transport::errc;
 
 struct gateway::impl {
@@ -55,6 +61,11 @@ struct gateway::impl {
       [this](call_reply& reply) { on_reply(reply); },
       [this](status_atom, const status_event& ev) { on_status(ev); },
       [this](cancel_atom, const std::string& reason) { abandon_all(reason); },
+      [this](drain_atom) {
+        // Set here, between two socket messages, so no call is half accepted.
+        draining = true;
+        notify_if_drained();
+      },
       [this](std::vector<transport::function_info>& specs) {
         if (info_waiting.empty())
           return;
@@ -165,6 +176,13 @@ struct gateway::impl {
                            : transport::encode_started(c.id, ev.batch_size));
   }
 
+  void notify_if_drained() {
+    if (draining && in_flight == 0) {
+      std::lock_guard<std::mutex> guard{drain_mtx};
+      drained_cv.notify_all();
+    }
+  }
+
   /// Answers every open call with `unavailable` (the node gives up on them).
   void abandon_all(const std::string& reason) {
     for (auto& [key, c] : calls) {
@@ -174,8 +192,7 @@ struct gateway::impl {
     calls.clear();
     by_client.clear();
     in_flight = 0;
-    std::lock_guard<std::mutex> guard{drain_mtx};
-    drained_cv.notify_all();
+    notify_if_drained();
   }
 
   void on_reply(const call_reply& reply) {
@@ -188,10 +205,8 @@ struct gateway::impl {
                                 : transport::encode_error(c.id, r.code, r.body));
     by_client.erase(c.client_key);
     calls.erase(i);
-    if (--in_flight == 0 && draining) {
-      std::lock_guard<std::mutex> guard{drain_mtx};
-      drained_cv.notify_all();
-    }
+    --in_flight;
+    notify_if_drained();
   }
 
   caf::actor_system& sys;
@@ -230,13 +245,13 @@ const std::vector<std::string>& gateway::endpoints() const noexcept {
 }
 
 void gateway::drain() {
-  impl_->draining = true;
+  caf::anon_send(impl_->mailbox.handle(), drain_atom::value);
 }
 
 bool gateway::wait_drained(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> guard{impl_->drain_mtx};
   return impl_->drained_cv.wait_for(guard, timeout,
-                                    [this] { return impl_->in_flight == 0; });
+                                    [this] { return impl_->draining && impl_->in_flight == 0; });
 }
 
 bool gateway::abandon_open_calls(const std::string& reason,
