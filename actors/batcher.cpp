@@ -60,11 +60,30 @@ struct running_batch {
   clock::time_point started;
 };
 
-bool same_signature(const function_spec& a, const function_spec& b) {
-  return a.batch == b.batch && a.inputs == b.inputs && a.outputs == b.outputs
-         && a.knob.max_batch_size == b.knob.max_batch_size
-         && a.knob.max_batch_delay_us == b.knob.max_batch_delay_us
-         && a.knob.queue_limit == b.knob.queue_limit;
+std::string join_list(const std::vector<std::string>& xs) {
+  std::string out = "[";
+  for (const auto& x : xs)
+    out += (out.size() > 1 ? "," : "") + x;
+  return out + "]";
+}
+
+/// What differs between two specs of one function ("" when nothing does).
+std::string spec_conflict(const function_spec& have, const function_spec& offered) {
+  std::string out;
+  auto differ = [&out](const char* what, const std::string& a, const std::string& b) {
+    if (a != b)
+      out += std::string{out.empty() ? "" : ", "} + what + " " + a + " here, " + b + " offered";
+  };
+  differ("batch", have.batch ? "true" : "false", offered.batch ? "true" : "false");
+  differ("inputs", join_list(have.inputs), join_list(offered.inputs));
+  differ("outputs", join_list(have.outputs), join_list(offered.outputs));
+  differ("max_batch_size", std::to_string(have.knob.max_batch_size),
+         std::to_string(offered.knob.max_batch_size));
+  differ("max_batch_delay_us", std::to_string(have.knob.max_batch_delay_us),
+         std::to_string(offered.knob.max_batch_delay_us));
+  differ("queue_limit", std::to_string(have.knob.queue_limit),
+         std::to_string(offered.knob.queue_limit));
+  return out;
 }
 
 class batcher : public caf::event_based_actor {
@@ -204,9 +223,11 @@ private:
       auto name = spec.name;
       i = queues_.emplace(name, fn_queue{}).first;
       i->second.spec = std::move(spec);
-    } else if (!same_signature(i->second.spec, spec)) {
+    } else if (i->second.workers.empty()) {
+      i->second.spec = std::move(spec); // nobody serves the old one any more
+    } else if (auto conflict = spec_conflict(i->second.spec, spec); !conflict.empty()) {
       return "function '" + spec.name
-             + "' is already served with a different signature or knobs";
+             + "' is already served with a different signature or knobs: " + conflict;
     }
     monitor(worker);
     i->second.workers.push_back(worker_slot{worker, slots, 0, std::move(node)});

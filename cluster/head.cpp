@@ -182,7 +182,13 @@ struct head::impl {
     };
   }
 
+  /// Logs the node joined, now that the batcher took (or refused) each of its
+  /// functions, so a call sent after this line finds them, and welcomes it.
   void welcome(const node_entry& node) {
+    std::string fns;
+    for (const auto& [fn, link] : node.links)
+      fns += (fns.empty() ? "" : ", ") + fn;
+    std::fprintf(stderr, "ferry: node %s joined serving [%s]\n", node.name.c_str(), fns.c_str());
     router.send(node.route,
                 transport::encode_welcome(cfg.heartbeat_interval.count(),
                                           cfg.heartbeat_timeout.count(), node.refused));
@@ -238,7 +244,8 @@ struct head::impl {
       // back, or one whose head restarted. Its results are stale.
       if (m.type == "result")
         drop("late result", "batch " + std::to_string(m.batch) + " of a lost node");
-      router.send(msg.route, transport::encode_node_signal("rejoin"));
+      // A node leaving that is no member has nothing left here.
+      router.send(msg.route, transport::encode_node_signal(m.type == "leave" ? "bye" : "rejoin"));
       return;
     }
     auto& node = n->second;
@@ -271,11 +278,9 @@ struct head::impl {
     node.name = m.node.empty() ? "unnamed" : m.node;
     node.fd = msg.peer_fd;
     node.last_seen = clock::now();
-    std::string fns;
     for (auto& spec : m.functions) {
       if (spec.name.empty() || node.links.count(spec.name) > 0)
         continue;
-      fns += (fns.empty() ? "" : ", ") + spec.name;
       auto name = spec.name;
       if (spec.knob.concurrency == 0)
         spec.knob.concurrency = 1;
@@ -283,7 +288,6 @@ struct head::impl {
                                    std::move(spec));
       ++node.joins_pending;
     }
-    std::fprintf(stderr, "ferry: node %s joined serving [%s]\n", node.name.c_str(), fns.c_str());
     if (node.joins_pending == 0)
       welcome(node);
   }

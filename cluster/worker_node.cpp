@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -41,6 +42,11 @@ struct worker_node::impl {
   struct running_batch {
     std::uint64_t batch;
     std::string fn;
+  };
+
+  struct waiting_batch {
+    std::uint64_t batch;
+    std::vector<std::string> args;
   };
 
   impl(caf::actor_system& sys, const workers::function_registry& registry,
@@ -80,8 +86,10 @@ struct worker_node::impl {
         if (i == running.end())
           return;
         send(transport::encode_node_result(i->second.batch, outs));
-        idle[i->second.fn].push_back(src);
+        auto fn = i->second.fn;
+        idle[fn].push_back(src);
         running.erase(i);
+        start_waiting(fn);
       },
       [this](actors::leave_atom) { (void) send(transport::encode_node_signal("leave")); },
     };
@@ -181,19 +189,32 @@ struct worker_node::impl {
   }
 
   void on_run(transport::node_message& m) {
-    auto& free = idle[m.fn];
-    if (free.empty()) {
+    auto free = idle.find(m.fn);
+    if (free == idle.end()) {
       std::vector<outcome> outs(m.args.size(),
                                 outcome::failure(errc::unavailable,
-                                                 "node " + cfg.name + " has no free worker for '"
-                                                   + m.fn + "'"));
+                                                 "node " + cfg.name + " does not serve '" + m.fn
+                                                   + "'"));
       (void) send(transport::encode_node_result(m.batch, outs));
       return;
     }
-    auto w = free.back();
-    free.pop_back();
-    running.emplace(w, running_batch{m.batch, m.fn});
-    self->send(w, actors::run_atom::value, std::move(m.args));
+    // No free worker happens after a rejoin while a batch of the old
+    // membership still runs (the head counts the node's full capacity again):
+    // the batch waits here for that worker instead of failing.
+    waiting[m.fn].push_back(waiting_batch{m.batch, std::move(m.args)});
+    start_waiting(m.fn);
+  }
+
+  void start_waiting(const std::string& fn) {
+    auto& free = idle[fn];
+    auto& queue = waiting[fn];
+    while (!free.empty() && !queue.empty()) {
+      auto w = free.back();
+      free.pop_back();
+      running.emplace(w, running_batch{queue.front().batch, fn});
+      self->send(w, actors::run_atom::value, std::move(queue.front().args));
+      queue.pop_front();
+    }
   }
 
   caf::actor_system& sys;
@@ -214,6 +235,7 @@ struct worker_node::impl {
   // Owned by the socket thread.
   std::map<std::string, std::vector<caf::actor>> idle;
   std::map<caf::actor, running_batch> running;
+  std::map<std::string, std::deque<waiting_batch>> waiting;
   bool refused = false;
   clock::time_point last_heard;
   clock::time_point join_sent;
