@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 
 namespace ferry::runtime {
 
@@ -111,8 +113,14 @@ int app::launch(int argc, const char* const* argv) {
 
   caf::actor_system_config cfg;
   actors::add_message_types(cfg);
-  if (opts.threads > 0)
-    cfg.set("scheduler.max-threads", opts.threads);
+  // One scheduler thread per core (CAF's default is at least 4), and idle
+  // threads block on their condition variable at once instead of polling in
+  // 50 us sleeps first: an enqueue wakes them, and polling cost more latency
+  // than it saved (docs/benchmarks.md).
+  cfg.set("scheduler.max-threads",
+          opts.threads > 0 ? opts.threads
+                           : std::max<std::size_t>(2, std::thread::hardware_concurrency()));
+  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   return opts.join.empty() ? serve(sys, opts) : work(sys, opts);
