@@ -325,11 +325,13 @@ TEST_F(Batcher, DeadlineEndsAWaitingCallThatNeverExecutes) {
 TEST_F(Batcher, DeadlineDoesNotRecallARunningBatch) {
   add_echo("f", make_knobs(1));
   start();
-  auto running = submit_watched(200ms, "f", "running"s);
+  // A budget generous enough that the first call starts within it even on a
+  // loaded machine or under a sanitizer.
+  auto running = submit_watched(1000ms, "f", "running"s);
   ASSERT_TRUE(seen.wait_for_count(1));
   // The second call's deadline runs out after the first's; once it has been
   // answered, the first call's deadline has been handled too.
-  auto waiting = submit_watched(200ms, "f", "waiting"s);
+  auto waiting = submit_watched(1000ms, "f", "waiting"s);
   EXPECT_EQ(result_of(waiting).code, errc::deadline_exceeded);
   EXPECT_FALSE(running.job.wait_for(0s));
   release.open();
