@@ -2,6 +2,8 @@
 // an embedded runtime behind one or two gateways bound on loopback. Waits are
 // on events (gates, status events, replies); timeouts are failure guards only.
 
+#include "tests/support/child_process.hpp"
+
 #include "clients/client.hpp"
 #include "clients/literal.hpp"
 
@@ -16,11 +18,8 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,8 +39,6 @@
 #include <thread>
 #include <tuple>
 #include <vector>
-
-extern char** environ;
 
 namespace {
 
@@ -55,37 +53,12 @@ using ferry::clients::job_status;
 using ferry::clients::parse_argument;
 using ferry::clients::parse_literal;
 using ferry::clients::timeout_error;
+using ferry::test::child_process;
+using ferry::test::contains;
+using ferry::test::gate;
+using ferry::test::guard;
 using ferry::transport::errc;
 using ferry::transport::value;
-
-/// How long a test waits for something that must happen before it fails.
-constexpr std::chrono::milliseconds guard{10'000};
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-/// Closed until open(); pass() blocks while it is closed.
-class gate {
-public:
-  void open() {
-    {
-      std::lock_guard<std::mutex> lock{mtx_};
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  void pass() {
-    std::unique_lock<std::mutex> lock{mtx_};
-    cv_.wait(lock, [this] { return open_; });
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 /// The status events one job received, filled on the client's I/O thread.
 class status_log {
@@ -740,70 +713,24 @@ struct run_result {
 /// reaped.
 run_result run_ferry(const std::vector<std::string>& args) {
   run_result r;
-  int out_pipe[2];
-  int err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2 failed";
+  std::optional<child_process> cli;
+  try {
+    cli.emplace("ferry", FERRY_CLI_PATH, args);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "cannot spawn " << FERRY_CLI_PATH << ": " << e.what();
     return r;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  std::vector<std::string> argv_s{FERRY_CLI_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  auto rc = ::posix_spawn(&pid, FERRY_CLI_PATH, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  if (rc != 0) {
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    ADD_FAILURE() << "cannot spawn " << FERRY_CLI_PATH;
-    return r;
-  }
-  auto until = std::chrono::steady_clock::now() + guard;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  bool killed = false;
-  while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) < 0)
-      continue; // EINTR
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0)
-        continue;
-      char buf[4096];
-      auto n = ::read(fds[i].fd, buf, sizeof(buf));
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0)
-      ::close(f.fd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  auto status = cli->wait_exit(guard);
+  bool killed = !status;
+  if (killed) {
+    cli->signal(SIGKILL);
+    status = cli->wait_exit(guard);
   }
   EXPECT_FALSE(killed) << "ferry did not exit within the guard";
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = cli->stdout_text();
+  r.err = cli->stderr_text();
+  if (status)
+    r.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
   return r;
 }
 

@@ -7,7 +7,7 @@
 // timeouts are failure guards only, and the one fixed wait is a 200 ms quiet
 // window after a barrier that checks no duplicate reply trails in.
 
-#include "child_process.hpp"
+#include "tests/support/child_process.hpp"
 
 #include "transport/codec.hpp"
 #include "transport/error_code.hpp"

@@ -4,6 +4,8 @@
 // sockets, encoding with transport/protocol.hpp. Timeouts are failure guards
 // only: every wait returns as soon as what it waits for arrives.
 
+#include "tests/support/child_process.hpp"
+
 #include "transport/codec.hpp"
 #include "transport/error_code.hpp"
 #include "transport/protocol.hpp"
@@ -12,38 +14,32 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
 using ferry::transport::errc;
 using ferry::transport::server_reply;
 using ferry::transport::value;
+using ferry::test::child_process;
+using ferry::test::child_stderr;
+using ferry::test::contains;
+using ferry::test::guard;
 using clock_type = std::chrono::steady_clock;
-
-/// How long a test waits for something that must happen before it fails.
-constexpr std::chrono::milliseconds guard{10'000};
 
 std::chrono::milliseconds left_until(clock_type::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
@@ -59,174 +55,10 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-bool contains(std::string_view s, std::string_view part) {
-  return s.find(part) != std::string_view::npos;
+/// Matches a line that begins with `prefix`.
+std::function<bool(std::string_view)> starting_with(std::string prefix) {
+  return [prefix = std::move(prefix)](std::string_view line) { return starts_with(line, prefix); };
 }
-
-// -- the server process ---------------------------------------------------------
-
-/// A server binary running as a child process with its stdout on a pipe. The
-/// destructor kills it (SIGKILL) unless it has already been reaped, and always
-/// waits for it, so no test leaves a process behind.
-class server_process {
-public:
-  server_process() = default;
-  server_process(const server_process&) = delete;
-  server_process& operator=(const server_process&) = delete;
-
-  ~server_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    if (out_fd_ >= 0)
-      ::close(out_fd_);
-  }
-
-  /// Spawns `binary args...` and reads its stdout until "ferry: ready".
-  /// Returns an empty string on success, else what went wrong.
-  [[nodiscard]] std::string start(const std::string& binary,
-                                  const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-      return std::string{"pipe2: "} + std::strerror(errno);
-    out_fd_ = fds[0];
-    std::vector<std::string> words{binary};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& w : words)
-      argv.push_back(w.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    // The child starts with no signal blocked and default handlers for the
-    // signals the tests send, whatever the test runner set up.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0)
-      return "posix_spawn " + binary + ": " + std::strerror(rc);
-    pid_ = pid;
-
-    constexpr std::string_view listening = "ferry: listening on ";
-    auto deadline = clock_type::now() + guard;
-    while (auto line = read_line(deadline)) {
-      if (starts_with(*line, listening) && endpoint_.empty())
-        endpoint_ = line->substr(listening.size());
-      if (*line == "ferry: ready")
-        return endpoint_.empty() ? "'ferry: ready' without a listening line" : "";
-    }
-    return "no 'ferry: ready' from " + binary + "; its stdout:\n" + output();
-  }
-
-  [[nodiscard]] const std::string& endpoint() const noexcept { return endpoint_; }
-
-  /// True while the process has been spawned and not yet reaped.
-  [[nodiscard]] bool spawned() const noexcept { return pid_ > 0; }
-
-  /// Reaps the process if it has ended on its own and returns its wait
-  /// status; nullopt while it runs.
-  [[nodiscard]] std::optional<int> ended() {
-    int status = 0;
-    if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_)
-      return std::nullopt;
-    pid_ = -1;
-    return status;
-  }
-
-  void signal(int sig) const {
-    if (pid_ > 0)
-      ::kill(pid_, sig);
-  }
-
-  /// Reads stdout until a line starting with `prefix`; false at EOF or after
-  /// the guard.
-  [[nodiscard]] bool wait_line(std::string_view prefix) {
-    auto deadline = clock_type::now() + guard;
-    while (auto line = read_line(deadline))
-      if (starts_with(*line, prefix))
-        return true;
-    return false;
-  }
-
-  /// Waits for the process to end (its stdout closes, then waitpid) and
-  /// returns its wait status; nullopt when it is still running after the guard.
-  [[nodiscard]] std::optional<int> wait_exit() {
-    auto deadline = clock_type::now() + guard;
-    while (read_line(deadline)) {
-    }
-    if (out_fd_ >= 0)
-      return std::nullopt; // the guard ran out before EOF
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0)
-      if (errno != EINTR)
-        return std::nullopt;
-    pid_ = -1;
-    return status;
-  }
-
-  /// Everything the process printed so far, for failure messages.
-  [[nodiscard]] std::string output() const {
-    std::string out;
-    for (const auto& l : lines_)
-      out += l + "\n";
-    return out + buf_;
-  }
-
-private:
-  /// The next stdout line; nullopt at EOF (the pipe is closed then) or at
-  /// `deadline`.
-  std::optional<std::string> read_line(clock_type::time_point deadline) {
-    for (;;) {
-      if (auto nl = buf_.find('\n'); nl != std::string::npos) {
-        lines_.push_back(buf_.substr(0, nl));
-        buf_.erase(0, nl + 1);
-        return lines_.back();
-      }
-      if (out_fd_ < 0)
-        return std::nullopt;
-      pollfd p{out_fd_, POLLIN, 0};
-      int n = ::poll(&p, 1, static_cast<int>(left_until(deadline).count()));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return std::nullopt;
-      char chunk[4096];
-      auto got = ::read(out_fd_, chunk, sizeof chunk);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0) {
-        ::close(out_fd_);
-        out_fd_ = -1;
-        continue; // hand out a last unterminated line, if any, then nullopt
-      }
-      buf_.append(chunk, static_cast<std::size_t>(got));
-    }
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::string buf_;
-  std::vector<std::string> lines_;
-  std::string endpoint_;
-};
 
 // -- clients --------------------------------------------------------------------
 
@@ -467,28 +299,52 @@ std::optional<std::size_t> count_batches(const std::vector<std::uint32_t>& sizes
 /// (Lower-case so that `ctest -R gateway` selects these tests.)
 class gateway : public ::testing::Test {
 protected:
-  /// Starts `binary` on an OS-chosen loopback port with `extra` options.
+  /// Starts `binary` on an OS-chosen loopback port with `extra` options and
+  /// waits for "ferry: ready". Returns an empty string on success, else what
+  /// went wrong. The server's stderr goes straight to the test log.
   [[nodiscard]] std::string start(const std::string& binary = FERRY_TEST_SERVER,
                                   std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{"--listen", "tcp://127.0.0.1:*"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return server.start(binary, argv);
+    try {
+      server_ = std::make_unique<child_process>("server", binary, argv, child_stderr::inherited);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    constexpr std::string_view ready = "ferry: ready";
+    if (!server_->wait_line_if([ready](std::string_view line) { return line == ready; }))
+      return "no 'ferry: ready' from " + binary + "; its stdout:\n" + server_->output();
+    constexpr std::string_view listening = "ferry: listening on ";
+    for (const auto& line : server_->lines()) {
+      if (line == ready)
+        break;
+      if (starts_with(line, listening)) {
+        endpoint_ = line.substr(listening.size());
+        break;
+      }
+    }
+    return endpoint_.empty() ? "'ferry: ready' without a listening line" : "";
   }
 
-  [[nodiscard]] const std::string& endpoint() const { return server.endpoint(); }
+  [[nodiscard]] const std::string& endpoint() const { return endpoint_; }
+
+  child_process& server() { return *server_; }
 
   /// A server the test did not stop must still be running: a crash (or a
   /// sanitizer report, which exits) fails the test even when every reply came.
   void TearDown() override {
-    if (server.spawned()) {
-      auto status = server.ended();
+    if (server_ && server_->running()) {
+      auto status = server_->ended();
       EXPECT_FALSE(status) << "the server died during the test, wait status " << *status
-                           << "\n" << server.output();
+                           << "\n" << server_->output();
     }
   }
 
   zmq::context_t ctx{1};
-  server_process server;
+
+private:
+  std::unique_ptr<child_process> server_;
+  std::string endpoint_;
 };
 
 // -- envelopes and ids ----------------------------------------------------------
@@ -1061,8 +917,9 @@ TEST_F(gateway, SigtermDrainsCallsInFlightAndRefusesNewOnes) {
     c.send(ferry::transport::encode_call(p(i), "slow", args(300), -1, true));
   for (std::int64_t i = 0; i < calls; ++i)
     ASSERT_TRUE(c.await(p(i), [](const reply& r) { return r.type == "status"; }));
-  server.signal(SIGTERM);
-  ASSERT_TRUE(server.wait_line("ferry: SIGTERM received, draining")) << server.output();
+  server().signal(SIGTERM);
+  ASSERT_TRUE(server().wait_line_if(starting_with("ferry: SIGTERM received, draining")))
+    << server().output();
   // The line is printed just before the gateway starts refusing; a call that
   // slips in between is accepted and must be answered like the others.
   std::optional<reply> refused;
@@ -1079,11 +936,11 @@ TEST_F(gateway, SigtermDrainsCallsInFlightAndRefusesNewOnes) {
   EXPECT_TRUE(is_error(refused, errc::unavailable));
   for (std::int64_t i = 0; i < calls; ++i)
     EXPECT_TRUE(is_result(c.terminal(p(i)), row(300)));
-  auto status = server.wait_exit();
-  ASSERT_TRUE(status) << "still running after the drain:\n" << server.output();
+  auto status = server().wait_exit();
+  ASSERT_TRUE(status) << "still running after the drain:\n" << server().output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-    << "wait status " << *status << "\n" << server.output();
-  EXPECT_TRUE(contains(server.output(), "ferry: drained, exiting")) << server.output();
+    << "wait status " << *status << "\n" << server().output();
+  EXPECT_TRUE(contains(server().output(), "ferry: drained, exiting")) << server().output();
 }
 
 TEST_F(gateway, DrainTimeoutAnswersTheCallsLeftUnavailable) {
@@ -1094,17 +951,17 @@ TEST_F(gateway, DrainTimeoutAnswersTheCallsLeftUnavailable) {
   c.send(ferry::transport::encode_call(p("waiting"), "slow", args(0), -1, true));
   ASSERT_TRUE(c.status(p("waiting"), "queued"));
   auto t0 = clock_type::now();
-  server.signal(SIGTERM);
+  server().signal(SIGTERM);
   // Neither call can finish within the drain timeout; each still gets exactly
   // one terminal reply.
   EXPECT_TRUE(is_error(c.terminal(p("running")), errc::unavailable));
   EXPECT_TRUE(is_error(c.terminal(p("waiting")), errc::unavailable));
   EXPECT_LT(ms_since(t0), 1500) << "answered at the drain timeout, not after the batch";
-  auto status = server.wait_exit();
-  ASSERT_TRUE(status) << server.output();
+  auto status = server().wait_exit();
+  ASSERT_TRUE(status) << server().output();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1)
-    << "a drain that timed out exits 1; wait status " << *status << "\n" << server.output();
-  EXPECT_TRUE(contains(server.output(), "drain timed out")) << server.output();
+    << "a drain that timed out exits 1; wait status " << *status << "\n" << server().output();
+  EXPECT_TRUE(contains(server().output(), "drain timed out")) << server().output();
   for (const auto& id : {p("running"), p("waiting")}) {
     std::size_t terminals = 0;
     for (const auto& r : c.history(id))

@@ -2,9 +2,12 @@
 
 // Test support for the batcher and the embedded runtime: a fixture owning an
 // actor_system, a function_registry, an embedded runtime and a local_client,
-// plus the synchronisation the tests use instead of sleeps: gates that hold a
-// function until the test opens them, logs of the batches a function saw, and
-// logs of a call's status events. Timeouts here are failure guards only.
+// plus the synchronisation the tests use instead of sleeps: gates (from
+// tests/support/sync.hpp) that hold a function until the test opens them, logs
+// of the batches a function saw, and logs of a call's status events. Timeouts
+// here are failure guards only.
+
+#include "tests/support/sync.hpp"
 
 #include "actors/messages.hpp"
 #include "runtime/embedded.hpp"
@@ -30,36 +33,6 @@
 #include <vector>
 
 namespace ferry::test {
-
-/// How long a test waits for something that must happen before it fails.
-/// Never the mechanism: every wait returns as soon as its condition holds.
-inline constexpr std::chrono::seconds guard{10};
-
-inline bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-/// Closed until open() is called once; pass() blocks while it is closed.
-class gate {
-public:
-  void open() {
-    {
-      std::lock_guard<std::mutex> lock{mtx_};
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-
-  void pass() {
-    std::unique_lock<std::mutex> lock{mtx_};
-    cv_.wait(lock, [this] { return open_; });
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 /// The batches a function was called with, in the order the calls began.
 /// Written from worker threads, read from the test thread.
@@ -240,7 +213,7 @@ protected:
   /// does not arrive within the guard.
   static transport::outcome result_of(runtime::job& j) {
     if (!j.wait_for(guard)) {
-      ADD_FAILURE() << "no outcome within " << guard.count() << " s";
+      ADD_FAILURE() << "no outcome within " << guard.count() << " ms";
       return transport::outcome::failure(transport::errc::unavailable,
                                          "test: no outcome in time");
     }

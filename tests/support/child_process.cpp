@@ -1,4 +1,4 @@
-#include "child_process.hpp"
+#include "tests/support/child_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -34,19 +34,22 @@ constexpr const char* setpriv = "/usr/bin/setpriv";
 } // namespace
 
 child_process::child_process(std::string name, const std::string& binary,
-                             const std::vector<std::string>& args)
+                             const std::vector<std::string>& args, child_stderr err)
   : name_(std::move(name)) {
-  int out[2];
-  int err[2];
-  // Close-on-exec in the parent: no other child inherits these pipes, so EOF
-  // comes exactly when this one exits. dup2 onto 1 and 2 clears the flag there.
-  if (::pipe2(out, O_CLOEXEC) != 0)
-    throw std::runtime_error(std::string{"pipe2: "} + std::strerror(errno));
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    throw std::runtime_error(std::string{"pipe2: "} + std::strerror(errno));
-  }
+  // One pipe per captured stream. Close-on-exec in the parent: no other child
+  // inherits these pipes, so EOF comes exactly when this one exits. dup2 onto
+  // 1 and 2 clears the flag there.
+  int streams = err == child_stderr::captured ? 2 : 1;
+  int pipes[2][2];
+  for (int i = 0; i < streams; ++i)
+    if (::pipe2(pipes[i], O_CLOEXEC) != 0) {
+      auto what = std::string{"pipe2: "} + std::strerror(errno);
+      for (int j = 0; j < i; ++j) {
+        ::close(pipes[j][0]);
+        ::close(pipes[j][1]);
+      }
+      throw std::runtime_error(what);
+    }
   std::vector<std::string> words;
   if (::access(setpriv, X_OK) == 0)
     words = {setpriv, "--pdeathsig", "KILL", "--"};
@@ -59,8 +62,10 @@ child_process::child_process(std::string name, const std::string& binary,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  for (int i = 0; i < streams; ++i)
+    posix_spawn_file_actions_adddup2(&actions, pipes[i][1], STDOUT_FILENO + i);
+  // The child starts with no signal blocked and default handlers for the
+  // signals the tests send, whatever the test runner set up.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
@@ -75,15 +80,18 @@ child_process::child_process(std::string name, const std::string& binary,
   int rc = ::posix_spawn(&pid_, argv[0], &actions, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  ::close(err[1]);
+  std::vector<int> read_ends;
+  for (int i = 0; i < streams; ++i) {
+    ::close(pipes[i][1]);
+    read_ends.push_back(pipes[i][0]);
+  }
   if (rc != 0) {
-    ::close(out[0]);
-    ::close(err[0]);
+    for (int fd : read_ends)
+      ::close(fd);
     pid_ = -1;
     throw std::runtime_error("posix_spawn " + binary + ": " + std::strerror(rc));
   }
-  reader_ = std::thread{[this, o = out[0], e = err[0]] { read_output(o, e); }};
+  reader_ = std::thread{[this, fds = std::move(read_ends)] { read_output(fds); }};
 }
 
 child_process::~child_process() {
@@ -102,10 +110,12 @@ void child_process::signal(int sig) const {
     ::kill(pid_, sig);
 }
 
-void child_process::read_output(int out_fd, int err_fd) {
+void child_process::read_output(std::vector<int> fds) {
+  std::vector<pollfd> polled;
+  for (int fd : fds)
+    polled.push_back({fd, POLLIN, 0});
   std::string pending[2];
-  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-  int open = 2;
+  auto open = polled.size();
   auto add_lines = [&](std::string& buf, bool flush_all) {
     std::vector<std::string> got;
     for (auto nl = buf.find('\n'); nl != std::string::npos; nl = buf.find('\n')) {
@@ -129,32 +139,36 @@ void child_process::read_output(int out_fd, int err_fd) {
     output_cv.notify_all();
   };
   while (open > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    if (::poll(polled.data(), polled.size(), -1) < 0) {
       if (errno == EINTR)
         continue;
       break;
     }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0)
+    for (std::size_t i = 0; i < polled.size(); ++i) {
+      if (polled[i].fd < 0 || polled[i].revents == 0)
         continue;
       char chunk[4096];
-      auto n = ::read(fds[i].fd, chunk, sizeof chunk);
+      auto n = ::read(polled[i].fd, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1; // poll ignores negative descriptors
+        ::close(polled[i].fd);
+        polled[i].fd = -1; // poll ignores negative descriptors
         --open;
         add_lines(pending[i], true);
         continue;
+      }
+      {
+        std::lock_guard<std::recursive_mutex> guard{output_mtx};
+        text_[i].append(chunk, static_cast<std::size_t>(n));
       }
       pending[i].append(chunk, static_cast<std::size_t>(n));
       add_lines(pending[i], false);
     }
   }
-  for (auto& fd : fds)
-    if (fd.fd >= 0)
-      ::close(fd.fd);
+  for (auto& p : polled)
+    if (p.fd >= 0)
+      ::close(p.fd);
   {
     std::lock_guard<std::recursive_mutex> guard{output_mtx};
     closed_ = true;
@@ -165,6 +179,11 @@ void child_process::read_output(int out_fd, int err_fd) {
 std::size_t child_process::line_count() const {
   std::lock_guard<std::recursive_mutex> guard{output_mtx};
   return lines_.size();
+}
+
+std::vector<std::string> child_process::lines() const {
+  std::lock_guard<std::recursive_mutex> guard{output_mtx};
+  return lines_;
 }
 
 std::size_t child_process::count(std::string_view part, std::size_t from) const {
@@ -187,15 +206,31 @@ std::optional<std::string> child_process::find(std::string_view part,
 
 std::optional<std::string> child_process::wait_line(std::string_view part, std::size_t from,
                                                     std::chrono::milliseconds timeout) const {
+  return wait_line_if([part](std::string_view line) { return contains(line, part); }, from,
+                      timeout);
+}
+
+std::optional<std::string>
+child_process::wait_line_if(const std::function<bool(std::string_view)>& match,
+                            std::size_t from, std::chrono::milliseconds timeout) const {
   std::optional<std::string> found;
   wait_until(
     [&] {
-      found = find(part, from);
-      std::lock_guard<std::recursive_mutex> guard{output_mtx};
+      for (auto i = from; i < lines_.size() && !found; ++i)
+        if (match(lines_[i]))
+          found = lines_[i];
       return found.has_value() || closed_;
     },
     timeout);
   return found;
+}
+
+std::optional<int> child_process::ended() {
+  int status = 0;
+  if (reaped_ || ::waitpid(pid_, &status, WNOHANG) != pid_)
+    return std::nullopt;
+  reaped_ = true;
+  return status;
 }
 
 std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
@@ -224,6 +259,16 @@ std::string child_process::output() const {
   for (const auto& l : lines_)
     out += "  [" + name_ + "] " + l + "\n";
   return out;
+}
+
+std::string child_process::stdout_text() const {
+  std::lock_guard<std::recursive_mutex> guard{output_mtx};
+  return text_[0];
+}
+
+std::string child_process::stderr_text() const {
+  std::lock_guard<std::recursive_mutex> guard{output_mtx};
+  return text_[1];
 }
 
 bool child_process::wait_until(const std::function<bool()>& pred,
