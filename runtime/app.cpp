@@ -17,9 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
-#include <thread>
 
 namespace ferry::runtime {
 
@@ -112,15 +110,7 @@ int app::launch(int argc, const char* const* argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   caf::actor_system_config cfg;
-  actors::add_message_types(cfg);
-  // One scheduler thread per core (CAF's default is at least 4), and idle
-  // threads block on their condition variable at once instead of polling in
-  // 50 us sleeps first: an enqueue wakes them, and polling cost more latency
-  // than it saved (docs/benchmarks.md).
-  cfg.set("scheduler.max-threads",
-          opts.threads > 0 ? opts.threads
-                           : std::max<std::size_t>(2, std::thread::hardware_concurrency()));
-  cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  configure_actor_system(cfg, opts.threads);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   return opts.join.empty() ? serve(sys, opts) : work(sys, opts);

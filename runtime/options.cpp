@@ -1,6 +1,7 @@
 #include "runtime/options.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -136,6 +137,19 @@ std::string apply_file(server_options& opts, const std::string& path,
 }
 
 } // namespace
+
+extra_option count_option(std::string name, std::string help,
+                          std::function<void(long)> set) {
+  auto flag = "--" + name;
+  return {std::move(name), "N", std::move(help),
+          [flag, set = std::move(set)](const std::string& value) -> std::string {
+            std::size_t n = 0;
+            if (!parse_size(value, n) || n > static_cast<std::size_t>(LONG_MAX))
+              return flag + " expects a non-negative number, got '" + value + "'";
+            set(static_cast<long>(n));
+            return {};
+          }};
+}
 
 parse_result parse_options(int argc, const char* const* argv, const std::string& program,
                            const std::vector<extra_option>& extra) {

@@ -44,6 +44,10 @@ struct extra_option {
   std::function<std::string(const std::string&)> set;
 };
 
+/// An extra option `--NAME N` taking a non-negative integer, handed to `set`.
+[[nodiscard]] extra_option count_option(std::string name, std::string help,
+                                        std::function<void(long)> set);
+
 /// The outcome of parsing: run with the options, or exit with `exit_code`
 /// after `message` (help on stdout when exit_code is 0, errors on stderr).
 struct parse_result {

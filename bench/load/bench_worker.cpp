@@ -36,14 +36,7 @@ int main(int argc, char** argv) {
   k.concurrency = 1;
   k.queue_limit = 100000; // the load generator bounds what is in flight
   app.add_batch("sleepy", sleepy, k);
-  app.add_option({"sleep-ms", "N", "time one batch of sleepy takes (default 20)",
-                  [](const std::string& v) -> std::string {
-                    char* end = nullptr;
-                    auto n = std::strtol(v.c_str(), &end, 10);
-                    if (v.empty() || *end != '\0' || n < 0)
-                      return "--sleep-ms expects a non-negative number, got '" + v + "'";
-                    sleep_ms = n;
-                    return {};
-                  }});
+  app.add_option(ferry::runtime::count_option("sleep-ms", "time one batch of sleepy takes (default 20)",
+                                               [](long n) { sleep_ms = n; }));
   return app.launch(argc, argv);
 }

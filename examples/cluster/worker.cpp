@@ -72,14 +72,7 @@ int main(int argc, char** argv) {
   k.max_batch_size = 8;
   k.max_batch_delay_us = 20'000;
   app.add_batch("embed", embed, k);
-  app.add_option({"sleep-ms", "N", "time one call of embed takes (default 200)",
-                  [](const std::string& v) -> std::string {
-                    char* end = nullptr;
-                    auto n = std::strtol(v.c_str(), &end, 10);
-                    if (v.empty() || *end != '\0' || n < 0)
-                      return "--sleep-ms expects a non-negative number, got '" + v + "'";
-                    sleep_ms = n;
-                    return {};
-                  }});
+  app.add_option(ferry::runtime::count_option("sleep-ms", "time one call of embed takes (default 200)",
+                                               [](long n) { sleep_ms = n; }));
   return app.launch(argc, argv);
 }

@@ -42,14 +42,7 @@ int main(int argc, char** argv) {
   ferry::transport::knobs single;
   single.max_batch_size = 1;
   app.add_batch("trim_words_unbatched", trim_words, single);
-  app.add_option({"sleep-ms", "N", "time one call of trim_words takes (default 5000)",
-                  [](const std::string& v) -> std::string {
-                    char* end = nullptr;
-                    auto n = std::strtol(v.c_str(), &end, 10);
-                    if (v.empty() || *end != '\0' || n < 0)
-                      return "--sleep-ms expects a non-negative number, got '" + v + "'";
-                    sleep_ms = n;
-                    return {};
-                  }});
+  app.add_option(ferry::runtime::count_option("sleep-ms", "time one call of trim_words takes (default 5000)",
+                                               [](long n) { sleep_ms = n; }));
   return app.launch(argc, argv);
 }
