@@ -39,13 +39,11 @@ struct gateway::impl {
   impl(caf::actor_system& sys, caf::actor batcher, gateway_config cfg)
     : sys(sys), batcher(std::move(batcher)), cfg(std::move(cfg)), ctx(1),
       router(ctx), mailbox(sys, [this] { router.wake(); }), self(mailbox.self()) {
-    for (const auto& ep : this->cfg.endpoints) {
-      std::string err;
-      auto bound_ep = router.bind(ep, &err);
-      if (!bound_ep)
-        throw std::runtime_error(err);
-      bound.push_back(*bound_ep);
-    }
+    std::string err;
+    auto bound_eps = router.bind_all(this->cfg.endpoints, &err);
+    if (!bound_eps)
+      throw std::runtime_error(err);
+    bound = std::move(*bound_eps);
     mailbox.become(behavior());
     thread = std::thread{[this] { run(); }};
   }

@@ -40,6 +40,18 @@ std::optional<std::string> router::bind(const std::string& endpoint,
   }
 }
 
+std::optional<std::vector<std::string>>
+router::bind_all(const std::vector<std::string>& endpoints, std::string* err) {
+  std::vector<std::string> bound;
+  for (const auto& ep : endpoints) {
+    auto b = bind(ep, err);
+    if (!b)
+      return std::nullopt;
+    bound.push_back(std::move(*b));
+  }
+  return bound;
+}
+
 void router::watch_disconnects() {
   if (monitor_)
     return;

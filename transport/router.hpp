@@ -41,6 +41,11 @@ public:
   [[nodiscard]] std::optional<std::string> bind(const std::string& endpoint,
                                                 std::string* err);
 
+  /// Binds every endpoint; the endpoints as bound, or nullopt with `*err`
+  /// naming the first that could not be bound.
+  [[nodiscard]] std::optional<std::vector<std::string>>
+  bind_all(const std::vector<std::string>& endpoints, std::string* err);
+
   /// Starts watching connections: take_disconnects() then reports the file
   /// descriptor of every peer connection that closed, so a peer killed with
   /// SIGKILL is noticed at once (match it against routed_message::peer_fd).
