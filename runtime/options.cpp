@@ -136,6 +136,21 @@ std::string apply_file(server_options& opts, const std::string& path,
   return {};
 }
 
+bool known(const std::string& name, const std::vector<extra_option>& extra) {
+  static const char* const standard[] = {
+    "listen",  "knob",         "max-message-size", "threads",   "drain-timeout-ms",
+    "cluster", "join",         "node-name",        "heartbeat-ms", "heartbeat-timeout-ms",
+    "unavailable-without-workers", "config",
+  };
+  for (const char* s : standard)
+    if (name == s)
+      return true;
+  for (const auto& o : extra)
+    if (o.name == name)
+      return true;
+  return false;
+}
+
 } // namespace
 
 extra_option count_option(std::string name, std::string help,
@@ -164,6 +179,10 @@ parse_result parse_options(int argc, const char* const* argv, const std::string&
     if (arg.rfind("--", 0) != 0)
       return fail("unexpected argument '" + arg + "'");
     auto name = arg.substr(2);
+    name = name.substr(0, name.find('='));
+    if (!known(name, extra))
+      return fail("unknown option --" + name);
+    name = arg.substr(2);
     std::string value;
     if (auto eq = name.find('='); eq != std::string::npos) {
       value = name.substr(eq + 1);
