@@ -152,6 +152,9 @@ int app::serve(caf::actor_system& sys, const server_options& opts) {
   if (!clean)
     (void) gw->abandon_open_calls("the server stopped before this call finished",
                                   std::chrono::seconds{5});
+  auto st = gw->stats();
+  say(std::to_string(st.received) + " messages received, " + std::to_string(st.rejected)
+      + " rejected as malformed or too large");
   say(clean ? "drained, exiting" : "drain timed out; open calls answered unavailable, exiting");
   return clean ? 0 : 1;
 }
