@@ -30,14 +30,22 @@ std::optional<request_type> parse_type(std::string_view name) {
 }
 
 
-/// Starts a reply map of `n` pairs with its "type" and "id" (spliced raw).
-void begin_reply(packer& pk, msgpack::sbuffer& buf, std::uint32_t n,
+/// Starts a message map of `n` pairs with its "type" and "id" (spliced raw).
+void begin_message(packer& pk, msgpack::sbuffer& buf, std::uint32_t n,
                  std::string_view type, std::string_view id) {
   pk.pack_map(n);
   pack_str(pk, "type");
   pack_str(pk, type);
   pack_str(pk, "id");
   buf.write(id.data(), id.size());
+}
+
+/// A message of nothing but its type and id (ping, pong, cancel, info request).
+std::string encode_bare(std::string_view type, std::string_view id) {
+  msgpack::sbuffer buf;
+  packer pk{buf};
+  begin_message(pk, buf, 2, type, id);
+  return internal::to_string(buf);
 }
 
 } // namespace
@@ -134,7 +142,7 @@ std::string peek_id(std::string_view body) {
 std::string encode_result(std::string_view id, std::string_view data) {
   msgpack::sbuffer buf;
   packer pk{buf};
-  begin_reply(pk, buf, 3, "result", id);
+  begin_message(pk, buf, 3, "result", id);
   pack_str(pk, "data");
   buf.write(data.data(), data.size());
   return internal::to_string(buf);
@@ -143,7 +151,7 @@ std::string encode_result(std::string_view id, std::string_view data) {
 std::string encode_error(std::string_view id, errc code, std::string_view message) {
   msgpack::sbuffer buf;
   packer pk{buf};
-  begin_reply(pk, buf, 4, "error", id);
+  begin_message(pk, buf, 4, "error", id);
   pack_str(pk, "code");
   pack_str(pk, to_string(code));
   pack_str(pk, "message");
@@ -155,7 +163,7 @@ std::string encode_queued(std::string_view id, std::uint32_t rank,
                           std::uint32_t queue_size, std::int64_t eta_ms) {
   msgpack::sbuffer buf;
   packer pk{buf};
-  begin_reply(pk, buf, 6, "status", id);
+  begin_message(pk, buf, 6, "status", id);
   pack_str(pk, "stage");
   pack_str(pk, "queued");
   pack_str(pk, "rank");
@@ -173,7 +181,7 @@ std::string encode_queued(std::string_view id, std::uint32_t rank,
 std::string encode_started(std::string_view id, std::uint32_t batch_size) {
   msgpack::sbuffer buf;
   packer pk{buf};
-  begin_reply(pk, buf, 4, "status", id);
+  begin_message(pk, buf, 4, "status", id);
   pack_str(pk, "stage");
   pack_str(pk, "started");
   pack_str(pk, "batch_size");
@@ -182,17 +190,14 @@ std::string encode_started(std::string_view id, std::uint32_t batch_size) {
 }
 
 std::string encode_pong(std::string_view id) {
-  msgpack::sbuffer buf;
-  packer pk{buf};
-  begin_reply(pk, buf, 2, "pong", id);
-  return internal::to_string(buf);
+  return encode_bare("pong", id);
 }
 
 std::string encode_info(std::string_view id, std::string_view version,
                         const std::vector<function_info>& functions) {
   msgpack::sbuffer buf;
   packer pk{buf};
-  begin_reply(pk, buf, 4, "info", id);
+  begin_message(pk, buf, 4, "info", id);
   pack_str(pk, "version");
   pack_str(pk, version);
   pack_str(pk, "functions");
@@ -222,7 +227,7 @@ std::string encode_call(std::string_view id, std::string_view fn,
   msgpack::sbuffer buf;
   std::uint32_t n = 4 + (deadline_ms >= 0 ? 1 : 0) + (status ? 1 : 0);
   packer pk{buf};
-  begin_reply(pk, buf, n, "call", id);
+  begin_message(pk, buf, n, "call", id);
   pack_str(pk, "fn");
   pack_str(pk, fn);
   pack_str(pk, "args");
@@ -239,24 +244,15 @@ std::string encode_call(std::string_view id, std::string_view fn,
 }
 
 std::string encode_cancel(std::string_view id) {
-  msgpack::sbuffer buf;
-  packer pk{buf};
-  begin_reply(pk, buf, 2, "cancel", id);
-  return internal::to_string(buf);
+  return encode_bare("cancel", id);
 }
 
 std::string encode_info_request(std::string_view id) {
-  msgpack::sbuffer buf;
-  packer pk{buf};
-  begin_reply(pk, buf, 2, "info", id);
-  return internal::to_string(buf);
+  return encode_bare("info", id);
 }
 
 std::string encode_ping(std::string_view id) {
-  msgpack::sbuffer buf;
-  packer pk{buf};
-  begin_reply(pk, buf, 2, "ping", id);
-  return internal::to_string(buf);
+  return encode_bare("ping", id);
 }
 
 std::optional<server_reply> decode_reply(std::string_view body, std::string* err) {
